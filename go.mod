@@ -1,0 +1,3 @@
+module github.com/sc-hsm-init/sc-hsm-init
+
+go 1.26.8
