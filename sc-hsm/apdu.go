@@ -129,6 +129,9 @@ func ParseCommand(b []byte) (Command, error) {
 		}
 		return c, nil
 
+	case len(body) == 2: // 00 then one byte: neither short nor extended
+		return Command{}, fmt.Errorf("%w: 2 body bytes starting with 00", ErrMalformedAPDU)
+
 	case len(body) == 3: // case 2 extended
 		c.Ne = extendedNe(body[1], body[2])
 		return c, nil

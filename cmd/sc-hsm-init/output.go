@@ -1,0 +1,212 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/sc-hsm-init/sc-hsm-init/pkcs11bridge"
+	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/provision"
+)
+
+// initOutput is the result document of init, printed as text or JSON.
+type initOutput struct {
+	OK                  bool                 `json:"ok"`
+	ExitCode            int                  `json:"exit_code"`
+	Error               string               `json:"error,omitempty"`
+	Reader              string               `json:"reader"`
+	Result              provision.Result     `json:"provisioning"`
+	Verification        *pkcs11bridge.Report `json:"verification,omitempty"`
+	VerificationSkipped string               `json:"verification_skipped,omitempty"`
+	Warnings            []string             `json:"warnings,omitempty"`
+}
+
+// verifyOutput is the result document of verify.
+type verifyOutput struct {
+	OK       bool                 `json:"ok"`
+	ExitCode int                  `json:"exit_code"`
+	Error    string               `json:"error,omitempty"`
+	Reader   string               `json:"reader"`
+	Serial   string               `json:"serial"`
+	Report   *pkcs11bridge.Report `json:"verification,omitempty"`
+}
+
+func (a *app) stderrIsTerminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// finishInit prints the init result and returns err with its exit code, so
+// that main does not print the error a second time in JSON mode.
+func (a *app) finishInit(out *initOutput, err error) error {
+	out.OK = err == nil
+	out.ExitCode = exitCodeOf(err)
+	if err != nil {
+		out.Error = err.Error()
+	}
+	if a.jsonOut {
+		a.writeJSON(a.stdout, out)
+		a.reported = true
+		return err
+	}
+
+	w := a.stdout
+	res := out.Result
+	fmt.Fprintf(w, "Reader:        %s\n", out.Reader)
+	if len(res.Steps) > 0 {
+		fmt.Fprintln(w, "Steps:")
+		for _, s := range res.Steps {
+			line := fmt.Sprintf("  %-8s %s", s.Status, s.Name)
+			if s.Detail != "" {
+				line += ": " + s.Detail
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if res.After.Info.Family != schsm.FamilyUnknown || res.After.Serial != "" {
+		printDeviceStatus(w, res.After)
+	}
+	if res.KCV != nil {
+		fmt.Fprintf(w, "DKEK key check value: %X (the first 8 bytes of SHA-256 of the DKEK)\n", res.KCV[:])
+	}
+	for _, r := range res.Remaining {
+		fmt.Fprintf(w, "Remaining:     %s\n", r)
+	}
+	if out.VerificationSkipped != "" {
+		fmt.Fprintf(w, "PKCS#11 verification skipped: %s\n", out.VerificationSkipped)
+	}
+	if out.Verification != nil {
+		printReport(w, out.Verification)
+	}
+	if err != nil {
+		a.reported = true
+		fmt.Fprintf(a.stderr, "sc-hsm-init: %v\n", err)
+		return err
+	}
+	fmt.Fprintln(w, "Result:        token initialized and verified")
+	return nil
+}
+
+func (a *app) finishVerify(out *verifyOutput, err error) error {
+	out.OK = err == nil
+	out.ExitCode = exitCodeOf(err)
+	if err != nil {
+		out.Error = err.Error()
+	}
+	if a.jsonOut {
+		a.writeJSON(a.stdout, out)
+		a.reported = true
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Reader:        %s\nSerial:        %s\n", out.Reader, out.Serial)
+	if out.Report != nil {
+		printReport(a.stdout, out.Report)
+	}
+	if err != nil {
+		a.reported = true
+		fmt.Fprintf(a.stderr, "sc-hsm-init: %v\n", err)
+		return err
+	}
+	fmt.Fprintln(a.stdout, "Result:        all PKCS#11 checks passed")
+	return nil
+}
+
+// printDeviceStatus prints the fields sc-hsm-tool prints, in its order.
+func printDeviceStatus(w io.Writer, st schsm.DeviceStatus) {
+	info := st.Info
+	fmt.Fprintf(w, "Device:        %s, version %s\n", info.Family, info.Version())
+	if st.Serial != "" {
+		fmt.Fprintf(w, "Serial:        %s\n", st.Serial)
+	}
+	if !st.Initialized {
+		fmt.Fprintln(w, "State:         not initialized")
+		return
+	}
+	fmt.Fprintf(w, "Options:       %04X (%s)\n", info.Options, strings.Join(optionNames(info.Options), ", "))
+	fmt.Fprintf(w, "User PIN:      %s\n", describePIN(st.UserPIN))
+	fmt.Fprintf(w, "SO-PIN:        %s\n", describePIN(st.SOPIN))
+	switch {
+	case st.DKEK == nil || !st.DKEK.Configured:
+		fmt.Fprintln(w, "DKEK:          none")
+	case st.DKEK.Outstanding > 0:
+		fmt.Fprintf(w, "DKEK:          %d shares, %d still missing\n", st.DKEK.Total, st.DKEK.Outstanding)
+	default:
+		fmt.Fprintf(w, "DKEK:          %d shares, key check value %X\n", st.DKEK.Total, st.DKEK.KCV[:])
+	}
+	if st.PKA != nil {
+		fmt.Fprintf(w, "Public keys:   %d registered of %d, %d required, %d authenticated\n",
+			st.PKA.Total-st.PKA.Missing, st.PKA.Total, st.PKA.Required, st.PKA.Authenticated)
+	}
+}
+
+func describePIN(p schsm.PINStatus) string {
+	switch {
+	case !p.Initialized:
+		return "not set"
+	case p.Blocked:
+		return "blocked"
+	case p.TransportPIN:
+		return "transport PIN active: change it before use"
+	case p.Verified:
+		return "verified in this session"
+	case p.SW&0xFFF0 == 0x63C0:
+		return fmt.Sprintf("%d tries left", p.TriesLeft)
+	default:
+		return fmt.Sprintf("status word %04X", p.SW)
+	}
+}
+
+// optionNames names the configuration option bits.
+func optionNames(opts uint16) []string {
+	names := []struct {
+		bit  uint16
+		name string
+	}{
+		{schsm.OptionResetRetryCounter, "reset retry counter"},
+		{schsm.OptionTransportPIN, "transport PIN"},
+		{schsm.OptionSessionPIN, "session PIN"},
+		{schsm.OptionPKAReplaceable, "public keys replaceable"},
+		{schsm.OptionCombinedPINPKA, "PIN and public keys combined"},
+		{schsm.OptionRRCResetCounterOnly, "reset retry counter resets the counter only"},
+		{schsm.OptionPicoButton, "Pico: press-to-confirm button"},
+		{schsm.OptionPicoKeyCounter, "Pico: key usage counter"},
+		{schsm.OptionPicoSecureLock, "Pico: secure lock"},
+	}
+	var out []string
+	for _, n := range names {
+		if opts&n.bit != 0 {
+			out = append(out, n.name)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "none")
+	}
+	return out
+}
+
+func printReport(w io.Writer, r *pkcs11bridge.Report) {
+	fmt.Fprintf(w, "PKCS#11 module: %s\n", r.Module)
+	for _, c := range r.Checks {
+		state := "passed"
+		if !c.Passed {
+			state = "FAILED"
+		}
+		fmt.Fprintf(w, "  %-7s %-11s %s\n", state, c.Name, c.Reason)
+	}
+	if r.Token != nil {
+		fmt.Fprintf(w, "Token:         %q by %s, model %s, serial %s\n", r.Token.Label, r.Token.Manufacturer, r.Token.Model, r.Token.Serial)
+		fmt.Fprintf(w, "Token flags:   %s\n", strings.Join(r.Token.Flags, " "))
+	}
+	if r.URI != "" {
+		fmt.Fprintf(w, "Token URI:     %s\n", r.URI)
+	}
+	fmt.Fprintf(w, "Mechanisms:    %d\n", len(r.Mechanisms))
+	fmt.Fprintf(w, "Objects:       %d\n", len(r.Objects))
+	for _, o := range r.Objects {
+		fmt.Fprintf(w, "  %s %q id %s\n", o.Class, o.Label, o.ID)
+	}
+}

@@ -1,0 +1,505 @@
+// Package provision initializes a SmartCard-HSM, Nitrokey HSM 2 or Pico HSM
+// and imports its DKEK shares, then reads the device back to check that it
+// holds what was sent.
+//
+// Run sends the whole sequence over one schsm.Card. The caller keeps the
+// PC/SC transaction open around it, because a SELECT from another
+// application would log the session out between the steps. Plan lists the
+// commands Run would send, for a dry run.
+//
+// The package never prints or prompts. Settings are validated before the
+// first APDU, and every card error stops the run.
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek"
+)
+
+// Names of the steps of Run, as StepResult.Name, Planned.Step and the
+// progress callback report them. Share imports are named by ImportStepName.
+const (
+	StepReadStatus = "read device status"
+	StepInitialize = "initialize device"
+	StepVerifyPIN  = "verify user PIN"
+	StepCheckDKEK  = "check DKEK"
+	StepReadBack   = "read back device status"
+)
+
+// ImportStepName returns the name of the step that imports share i (from 1)
+// of n.
+func ImportStepName(i, n int) string {
+	return fmt.Sprintf("import DKEK share %d of %d", i, n)
+}
+
+// Request is what Run does: initialize with Settings and import Shares,
+// the decrypted contents of Settings.ShareFiles in the same order.
+type Request struct {
+	Settings schsm.Settings
+	Shares   [][32]byte
+
+	// Force allows erasing an initialized device. Settings.Force does the
+	// same, so either one is enough.
+	Force bool
+}
+
+// StepStatus is the outcome of one step.
+type StepStatus string
+
+const (
+	StepDone    StepStatus = "done"
+	StepSkipped StepStatus = "skipped"
+	StepFailed  StepStatus = "failed"
+)
+
+// StepResult is the outcome of one step of Run. Detail describes what was done or
+// why the step was skipped and never contains a secret.
+type StepResult struct {
+	Name   string     `json:"name"`
+	Status StepStatus `json:"status"`
+	Detail string     `json:"detail,omitempty"`
+}
+
+// Result is what Run found and did. After an error it holds the steps up to
+// the one that failed.
+type Result struct {
+	Before schsm.DeviceStatus `json:"before"`
+	After  schsm.DeviceStatus `json:"after"`
+	Steps  []StepResult       `json:"steps"`
+
+	// KCV is the key check value of the DKEK of key domain 0 once every
+	// share is in, nil while shares are outstanding or without a DKEK.
+	KCV *[8]byte `json:"kcv,omitempty"`
+
+	// Remaining lists what is still to be done before the device is in use,
+	// such as changing a transport PIN or registering public keys.
+	Remaining []string `json:"remaining,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+
+	// Serial is the token serial number that OpenSC shows, read from the
+	// device certificate after initialization.
+	Serial string `json:"serial,omitempty"`
+}
+
+var (
+	// ErrSOPINBlocked means the SO-PIN retry counter is 0. The device can
+	// then never be initialized again.
+	ErrSOPINBlocked = errors.New("the SO-PIN is blocked, so the device cannot be initialized again")
+
+	// ErrShareCount means Request.Shares does not fit the settings.
+	ErrShareCount = errors.New("wrong number of DKEK shares")
+
+	// ErrKCVMismatch means the device reports another key check value than
+	// the shares give, so a share went wrong on the way.
+	ErrKCVMismatch = errors.New("DKEK key check value mismatch")
+
+	// ErrOptionsMismatch means the options read back after INITIALIZE differ
+	// from those sent.
+	ErrOptionsMismatch = errors.New("configuration options read back differ from those sent")
+)
+
+// AlreadyInitializedError is returned, before anything is changed, when the
+// device is initialized and the request does not set Force.
+type AlreadyInitializedError struct {
+	// SOPINTriesLeft is the SO-PIN retry counter, or -1 when the device does
+	// not report it (the Pico HSM returns 9000 to the query).
+	SOPINTriesLeft int
+}
+
+func (e *AlreadyInitializedError) Error() string {
+	return "the device is already initialized, and initializing it again erases all keys, certificates and data; " +
+		"use force to proceed" + triesText(e.SOPINTriesLeft)
+}
+
+// InitializeRefusedError is returned when the card rejects INITIALIZE DEVICE,
+// most likely because a re-initialization carried a wrong SO-PIN. A
+// SmartCard-HSM counts that as a failed SO-PIN try, and 15 failures make it
+// unusable.
+type InitializeRefusedError struct {
+	Err            error
+	SOPINTriesLeft int // read after the rejection; -1 when unknown
+}
+
+func (e *InitializeRefusedError) Error() string {
+	return fmt.Sprintf("the device rejected INITIALIZE: %v; check the SO-PIN before trying again%s", e.Err, triesText(e.SOPINTriesLeft))
+}
+
+func (e *InitializeRefusedError) Unwrap() error { return e.Err }
+
+// StepError is the error of a step of Run. Its message is that of Err, which
+// names the operation; Step names the step for callers that report it.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+func triesText(tries int) string {
+	if tries < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (SO-PIN tries left: %d)", tries)
+}
+
+// sopinTries returns the SO-PIN tries left from a status query, or -1 when
+// the status word carries no count.
+func sopinTries(st schsm.PINStatus) int {
+	switch {
+	case st.Blocked:
+		return 0
+	case st.SW&0xFFF0 == 0x63C0:
+		return st.TriesLeft
+	default:
+		return -1
+	}
+}
+
+// runner carries the state of one Run.
+type runner struct {
+	card     *schsm.Card
+	req      Request
+	progress func(string)
+	res      Result
+}
+
+func (r *runner) begin(step string) {
+	if r.progress != nil {
+		r.progress(step)
+	}
+}
+
+func (r *runner) done(step, detail string) {
+	r.res.Steps = append(r.res.Steps, StepResult{Name: step, Status: StepDone, Detail: detail})
+}
+
+func (r *runner) skip(step, detail string) {
+	r.res.Steps = append(r.res.Steps, StepResult{Name: step, Status: StepSkipped, Detail: detail})
+}
+
+func (r *runner) fail(step string, err error) error {
+	r.res.Steps = append(r.res.Steps, StepResult{Name: step, Status: StepFailed, Detail: err.Error()})
+	return &StepError{Step: step, Err: err}
+}
+
+// Run initializes the device behind card as req requests and reads it back.
+// progress, when not nil, is called with the name of each step as it starts.
+//
+// The sequence: validate the request (no APDU is sent when it is invalid);
+// read the device status and reject an initialized device unless Force is
+// set, or a blocked SO-PIN; INITIALIZE DEVICE; VERIFY the new user PIN;
+// import the shares into key domain 0 and compare the key check value with
+// the shares' own; SELECT again, which logs out, and check the options, the
+// PIN retry counters and the serial number.
+//
+// Any card error stops the run and is returned as a *StepError, with the
+// steps done so far in the Result.
+func Run(card *schsm.Card, req Request, progress func(step string)) (Result, error) {
+	r := &runner{card: card, req: req, progress: progress}
+
+	warnings, err := checkRequest(req)
+	if err != nil {
+		return r.res, err
+	}
+	r.res.Warnings = append(r.res.Warnings, warnings...)
+
+	if err := r.preflight(); err != nil {
+		return r.res, err
+	}
+	sent, err := r.initialize()
+	if err != nil {
+		return r.res, err
+	}
+	if err := r.verifyPIN(); err != nil {
+		return r.res, err
+	}
+	if err := r.importShares(); err != nil {
+		return r.res, err
+	}
+	if err := r.checkDKEK(); err != nil {
+		return r.res, err
+	}
+	if err := r.readBack(sent); err != nil {
+		return r.res, err
+	}
+	r.listRemaining()
+	return r.res, nil
+}
+
+// checkRequest validates the settings and the shares without the card.
+func checkRequest(req Request) ([]string, error) {
+	s := req.Settings
+	warnings, err := s.Validate()
+	if err != nil {
+		return nil, err
+	}
+
+	n := len(req.Shares)
+	switch {
+	case n == 0:
+	case s.DKEKShares <= 0:
+		return nil, fmt.Errorf("%w: %d shares given, but the settings ask for no DKEK shares", ErrShareCount, n)
+	case n > s.DKEKShares:
+		return nil, fmt.Errorf("%w: %d shares given for a DKEK of %d shares", ErrShareCount, n, s.DKEKShares)
+	}
+	if len(s.ShareFiles) > 0 && n != len(s.ShareFiles) {
+		return nil, fmt.Errorf("%w: %d share files named but %d shares decrypted", ErrShareCount, len(s.ShareFiles), n)
+	}
+	for i := range req.Shares {
+		for j := i + 1; j < n; j++ {
+			if req.Shares[i] == req.Shares[j] {
+				return nil, fmt.Errorf("%w: shares %d and %d are equal and would cancel out; use distinct shares", ErrShareCount, i+1, j+1)
+			}
+		}
+	}
+	return warnings, nil
+}
+
+func (r *runner) preflight() error {
+	r.begin(StepReadStatus)
+	before, err := r.card.Status()
+	if err != nil {
+		return r.fail(StepReadStatus, err)
+	}
+	r.res.Before = before
+
+	if before.SOPIN.Blocked {
+		return r.fail(StepReadStatus, ErrSOPINBlocked)
+	}
+	if before.Initialized && !(r.req.Force || r.req.Settings.Force) {
+		return r.fail(StepReadStatus, &AlreadyInitializedError{SOPINTriesLeft: sopinTries(before.SOPIN)})
+	}
+
+	pico := before.Info.Family == schsm.FamilyPicoHSM
+	if pico && before.Initialized {
+		r.res.Warnings = append(r.res.Warnings, "re-initializing a Pico HSM without its old PIN verified makes it generate a new device key "+
+			"and a new self-signed device certificate, so the serial number may change")
+	}
+	if pico && r.req.Settings.TransportPIN {
+		r.res.Warnings = append(r.res.Warnings, "Pico HSM firmware 6.x never leaves transport-PIN mode, even after the PIN is changed, "+
+			"so every later user PIN VERIFY fails with SW 6984")
+	}
+
+	state := "blank"
+	if before.Initialized {
+		state = "initialized"
+	}
+	r.done(StepReadStatus, fmt.Sprintf("%v %s, %s", before.Info.Family, before.Info.Version(), state))
+	return nil
+}
+
+// initialize sends INITIALIZE DEVICE and returns the options it sent.
+func (r *runner) initialize() (uint16, error) {
+	r.begin(StepInitialize)
+	params, err := r.req.Settings.InitParams(r.res.Before.Info)
+	if err != nil {
+		return 0, r.fail(StepInitialize, err)
+	}
+
+	if err := r.card.Initialize(params); err != nil {
+		var statusErr *schsm.StatusError
+		var wrongPIN *schsm.WrongPINError
+		if !errors.As(err, &statusErr) && !errors.As(err, &wrongPIN) {
+			return 0, r.fail(StepInitialize, err) // transport failure: the card state is unknown
+		}
+		// The card rejected the command. Read the SO-PIN counter, which a
+		// SmartCard-HSM decrements for a wrong SO-PIN, so the caller can
+		// tell the user how many tries remain.
+		tries := -1
+		if st, qerr := r.card.PINStatus(schsm.PINRefSOPIN); qerr == nil {
+			tries = sopinTries(st)
+		}
+		return 0, r.fail(StepInitialize, &InitializeRefusedError{Err: err, SOPINTriesLeft: tries})
+	}
+
+	r.done(StepInitialize, fmt.Sprintf("options %04X, %d retries, %s", params.Options, params.Retries, describeDKEK(params)))
+	return params.Options, nil
+}
+
+func describeDKEK(p schsm.InitParams) string {
+	var parts []string
+	switch {
+	case p.DKEKShares == schsm.NoDKEK:
+		parts = append(parts, "no DKEK")
+	case p.DKEKShares == 0:
+		parts = append(parts, "random DKEK")
+	default:
+		parts = append(parts, fmt.Sprintf("%d DKEK shares", p.DKEKShares))
+	}
+	if p.PKATotal > 0 {
+		parts = append(parts, fmt.Sprintf("public key authentication %d of %d", p.PKARequired, p.PKATotal))
+	}
+	if p.KeyDomains > 0 {
+		parts = append(parts, fmt.Sprintf("%d key domains", p.KeyDomains))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (r *runner) verifyPIN() error {
+	s := r.req.Settings
+	switch {
+	case s.UserPIN.IsZero():
+		r.skip(StepVerifyPIN, "no user PIN is set (public key authentication only)")
+		return nil
+	case s.TransportPIN:
+		// The card returns 6984 to every VERIFY of a transport PIN. The
+		// session INITIALIZE left authenticated serves the next steps.
+		r.skip(StepVerifyPIN, "a transport PIN cannot be verified before it is changed")
+		return nil
+	}
+
+	r.begin(StepVerifyPIN)
+	if err := r.card.VerifyPIN(schsm.PINRefUser, s.UserPIN.Bytes()); err != nil {
+		return r.fail(StepVerifyPIN, err)
+	}
+	r.done(StepVerifyPIN, "the new user PIN is accepted")
+	return nil
+}
+
+func (r *runner) importShares() error {
+	shares := r.req.Shares
+	if len(shares) == 0 {
+		return nil
+	}
+	if r.req.Settings.KeyDomains > 0 {
+		r.skip(ImportStepName(1, len(shares)), "key domains are configured, so key domain 0 must be created before shares can be imported")
+		return nil
+	}
+
+	for i, share := range shares {
+		step := ImportStepName(i+1, len(shares))
+		r.begin(step)
+		st, err := r.card.ImportDKEKShare(0, share[:])
+		if err != nil {
+			return r.fail(step, fmt.Errorf("share %d of %d: %w", i+1, len(shares), err))
+		}
+		r.done(step, fmt.Sprintf("%d of %d shares outstanding", st.Outstanding, st.Total))
+	}
+	return nil
+}
+
+// checkDKEK reads the DKEK status of key domain 0 and, when every share came
+// from this request, compares its key check value with the shares' own.
+func (r *runner) checkDKEK() error {
+	s := r.req.Settings
+	switch {
+	case s.DKEKShares == schsm.NoDKEK:
+		return nil
+	case s.KeyDomains > 0:
+		r.skip(StepCheckDKEK, "key domains are configured, so key domain 0 has no DKEK yet")
+		return nil
+	}
+
+	r.begin(StepCheckDKEK)
+	st, err := r.card.DKEKStatus(0)
+	if err != nil {
+		return r.fail(StepCheckDKEK, err)
+	}
+	imported := len(r.req.Shares)
+	if s.DKEKShares > 0 && st.Outstanding != s.DKEKShares-imported {
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the device reports %d of %d DKEK shares outstanding, expected %d",
+			st.Outstanding, st.Total, s.DKEKShares-imported))
+	}
+	if st.Outstanding > 0 {
+		r.done(StepCheckDKEK, fmt.Sprintf("%d of %d shares outstanding, so there is no key check value yet", st.Outstanding, st.Total))
+		return nil
+	}
+
+	kcv := st.KCV
+	r.res.KCV = &kcv
+	if s.DKEKShares > 0 && imported == s.DKEKShares {
+		want := dkek.KCV(dkek.Combine(r.req.Shares...))
+		if kcv != want {
+			return r.fail(StepCheckDKEK, fmt.Errorf("%w: the device reports %X, the shares give %X; "+
+				"initialize again and re-import the shares", ErrKCVMismatch, kcv, want))
+		}
+		r.done(StepCheckDKEK, fmt.Sprintf("key check value %X matches the shares", kcv))
+		return nil
+	}
+	r.done(StepCheckDKEK, fmt.Sprintf("key check value %X", kcv))
+	return nil
+}
+
+// readBack selects the applet again, which ends the authenticated session,
+// and checks what the device reports against what was sent.
+func (r *runner) readBack(sentOptions uint16) error {
+	r.begin(StepReadBack)
+	after, err := r.card.Status()
+	if err != nil {
+		return r.fail(StepReadBack, err)
+	}
+	r.res.After = after
+	r.res.Serial = after.Serial
+
+	// The low option byte is echoed by every device; only a Pico HSM keeps
+	// options in the high byte.
+	readOptions := after.Info.Options
+	mask := uint16(0x00FF)
+	if after.Info.Family == schsm.FamilyPicoHSM {
+		mask = 0xFFFF
+	}
+	if readOptions&mask != sentOptions&mask {
+		return r.fail(StepReadBack, fmt.Errorf("%w: sent %04X, read %04X", ErrOptionsMismatch, sentOptions&mask, readOptions&mask))
+	}
+
+	s := r.req.Settings
+	user := after.UserPIN
+	switch {
+	case s.TransportPIN && !user.TransportPIN:
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the device does not report transport-PIN mode (user PIN status SW %04X)", user.SW))
+	case !s.TransportPIN && !s.UserPIN.IsZero() && user.TriesLeft != s.Retries:
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the device reports %d user PIN tries, expected %d (SW %04X)", user.TriesLeft, s.Retries, user.SW))
+	}
+	if !after.Initialized {
+		return r.fail(StepReadBack, fmt.Errorf("reading back device status: the SO-PIN is not set after INITIALIZE (SW %04X)", after.SOPIN.SW))
+	}
+
+	detail := fmt.Sprintf("options %04X", readOptions)
+	if user.TriesLeft > 0 {
+		detail += fmt.Sprintf(", user PIN %d tries", user.TriesLeft)
+	}
+	if tries := sopinTries(after.SOPIN); tries >= 0 {
+		detail += fmt.Sprintf(", SO-PIN %d tries", tries)
+	}
+	if after.Serial != "" {
+		detail += ", serial " + after.Serial
+	} else {
+		r.res.Warnings = append(r.res.Warnings, "the device certificate could not be read, so the serial number is unknown")
+	}
+	r.done(StepReadBack, detail)
+	return nil
+}
+
+// listRemaining fills Result.Remaining with the steps a person still has to
+// take, in the order they should take them.
+func (r *runner) listRemaining() {
+	s := r.req.Settings
+	add := func(format string, args ...any) {
+		r.res.Remaining = append(r.res.Remaining, fmt.Sprintf(format, args...))
+	}
+
+	if s.TransportPIN {
+		add("change the transport PIN to the user's own PIN (pkcs11-tool --change-pin or sc-hsm-tool); the device rejects logins until then")
+	}
+	if s.KeyDomains > 0 {
+		add("create the %d key domains with MANAGE KEY DOMAIN after verifying the user PIN", s.KeyDomains)
+		if s.DKEKShares > 0 {
+			add("import the %d DKEK shares into key domain 0 once it exists", s.DKEKShares)
+		}
+	} else if s.DKEKShares > 0 && len(r.req.Shares) < s.DKEKShares {
+		add("import the other %d of %d DKEK shares (sc-hsm-tool --import-dkek-share)", s.DKEKShares-len(r.req.Shares), s.DKEKShares)
+	}
+	if s.PKATotal > 0 {
+		add("register %d public keys for public key authentication (sc-hsm-tool --register-public-key)", s.PKATotal)
+	}
+	if s.Label != "" {
+		// TODO: write the label to EF.TokenInfo (2F03) as sc-hsm-tool --label
+		// does; the card API has no UPDATE BINARY yet.
+		add("set the token label %q; this version does not write it", s.Label)
+	}
+}
