@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(childModeEnv); mode != "" {
 		os.Exit(runTestChild(mode))
 	}
-	os.Exit(m.Run())
+	os.Exit(runWithStack(m))
 }
 
 // runTestChild plays one kind of child process and returns its exit code.

@@ -60,11 +60,11 @@ func loginPrecheck(pin []byte, token pkcs11.TokenInfo, triesLeft int, force bool
 	}
 	if triesLeft == 1 {
 		return "only one user PIN try is left (retry counter read from the card), so a wrong PIN would block the token: " +
-			"the PIN was not presented; re-run with --force to present it anyway"
+			"the PIN was not presented; re-run with --force-last-try to present it anyway"
 	}
 	if flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0 {
 		return "only one user PIN try is left (CKF_USER_PIN_FINAL_TRY), so a wrong PIN would block the token: " +
-			"the PIN was not presented; re-run with --force to present it anyway"
+			"the PIN was not presented; re-run with --force-last-try to present it anyway"
 	}
 	return ""
 }

@@ -1,10 +1,9 @@
-//go:build integration
-
 package pkcs11bridge
 
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,10 +15,9 @@ import (
 )
 
 // These tests run OpenSC's PKCS#11 module against a virtual SmartCard-HSM
-// behind an isolated pcscd. Run them with
-//
-//	SCHSM_TEST_STACK=1 go test -tags integration ./pkcs11bridge/
-const stackEnv = "SCHSM_TEST_STACK"
+// behind an isolated pcscd. TestMain starts one stack for the test binary
+// through runWithStack, and the tests share its card. Without pcscd, vpcd or
+// OpenSC they are skipped, unless SCHSM_REQUIRE_STACK=1 makes them fail.
 
 // Test secrets of the throwaway virtual card.
 const (
@@ -27,23 +25,45 @@ const (
 	integrationSOPIN = "3537363231383830"
 )
 
+// integrationSerial is the token serial number of the shared virtual card,
+// read before the stack serves it.
+var integrationSerial string
+
+// runWithStack runs the tests of the binary with one PC/SC stack whose card
+// is initialized with integrationPIN. The tests leave the card with all
+// 3 user PIN tries, so that each test starts from the same state.
+func runWithStack(m *testing.M) int {
+	card, err := initializedCard()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "preparing the virtual card: %v\n", err)
+		return 1
+	}
+	integrationSerial = card.Serial()
+	return teststack.Main(m, teststack.WithCard(card))
+}
+
 // initializedCard returns a virtual card initialized in-process with
 // integrationPIN and 3 user PIN tries, before any reader sees it.
-func initializedCard(t *testing.T) *virtualcard.Card {
-	t.Helper()
+func initializedCard() (*virtualcard.Card, error) {
 	card, err := virtualcard.New(virtualcard.Options{})
 	if err != nil {
-		t.Fatalf("creating virtual card: %v", err)
+		return nil, fmt.Errorf("creating virtual card: %w", err)
 	}
 	card.PowerOn()
 	defer card.PowerOff()
 
-	selectApplet := mustHex(t, "00A404000BE82B0601040181C31F020100")
+	selectApplet, err := hex.DecodeString("00A404000BE82B0601040181C31F020100")
+	if err != nil {
+		return nil, err
+	}
 	if sw := statusWord(card.Transmit(selectApplet)); sw != 0x9000 {
-		t.Fatalf("SELECT of the applet answered %04X", sw)
+		return nil, fmt.Errorf("SELECT of the applet returned SW %04X", sw)
 	}
 
-	soPIN := mustHex(t, integrationSOPIN)
+	soPIN, err := hex.DecodeString(integrationSOPIN)
+	if err != nil {
+		return nil, err
+	}
 	data := []byte{0x80, 0x02, 0x00, 0x01} // options: RESET RETRY COUNTER allowed
 	data = append(data, 0x81, byte(len(integrationPIN)))
 	data = append(data, integrationPIN...)
@@ -52,18 +72,9 @@ func initializedCard(t *testing.T) *virtualcard.Card {
 	data = append(data, 0x91, 0x01, 0x03) // 3 user PIN tries
 	initialize := append([]byte{0x80, 0x50, 0x00, 0x00, byte(len(data))}, data...)
 	if sw := statusWord(card.Transmit(initialize)); sw != 0x9000 {
-		t.Fatalf("INITIALIZE DEVICE answered %04X", sw)
+		return nil, fmt.Errorf("INITIALIZE DEVICE returned SW %04X", sw)
 	}
-	return card
-}
-
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return card, nil
 }
 
 func statusWord(response []byte) uint16 {
@@ -73,27 +84,27 @@ func statusWord(response []byte) uint16 {
 	return uint16(response[len(response)-2])<<8 | uint16(response[len(response)-1])
 }
 
-func requireStack(t *testing.T) (*teststack.Stack, *virtualcard.Card, string) {
+// requireStack returns the shared stack, once its card is present, and the
+// path of OpenSC's PKCS#11 module. It skips t like teststack does when the
+// module is missing. teststack.Main has set PCSCLITE_CSOCK_NAME for the
+// test process, and the verification child inherits it.
+func requireStack(t *testing.T) (*teststack.Stack, string) {
 	t.Helper()
-	if os.Getenv(stackEnv) == "" {
-		t.Skipf("set %s=1 to run tests against pcscd, vpcd and OpenSC", stackEnv)
-	}
+	stack := teststack.Shared(t)
 	module, err := FindModule("")
 	if err != nil {
-		t.Skipf("OpenSC PKCS#11 module: %v", err)
+		if os.Getenv(teststack.RequireEnv) == "1" {
+			t.Fatalf("OpenSC PKCS#11 module: %v", err)
+		}
+		t.Skipf("skipping: OpenSC PKCS#11 module: %v; set %s=1 to fail instead", err, teststack.RequireEnv)
 	}
 
-	card := initializedCard(t)
-	stack := teststack.Start(t, teststack.WithCard(card))
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	if err := stack.WaitCardPresent(ctx); err != nil {
 		t.Fatalf("waiting for the virtual card: %v", err)
 	}
-	// The child inherits the test process environment, so it reaches the
-	// stack's pcscd.
-	stack.Setenv(t)
-	return stack, card, module
+	return stack, module
 }
 
 func verifyInTestChild(t *testing.T, req Request) Report {
@@ -118,8 +129,8 @@ func checkOf(t *testing.T, report Report, name string) Check {
 }
 
 func TestVerifyAgainstOpenSC(t *testing.T) {
-	stack, card, module := requireStack(t)
-	serial := card.Serial()
+	stack, module := requireStack(t)
+	serial := integrationSerial
 
 	// pkcs11-tool is the independent judge of which slots exist.
 	listing, _, err := stack.Run(t, "pkcs11-tool", "--module", module, "-L")
@@ -230,7 +241,7 @@ func TestVerifyAgainstOpenSC(t *testing.T) {
 // TestVerifyIgnoresUserFileCache runs pkcs11-tool with file caching on, then
 // checks that the verification child neither reads nor writes that cache.
 func TestVerifyIgnoresUserFileCache(t *testing.T) {
-	stack, card, module := requireStack(t)
+	stack, module := requireStack(t)
 
 	cacheDir := t.TempDir()
 	config := filepath.Join(t.TempDir(), "opensc.conf")
@@ -251,7 +262,7 @@ func TestVerifyIgnoresUserFileCache(t *testing.T) {
 		t.Fatalf("pkcs11-tool -L with %s cached no file in %s", config, cacheDir)
 	}
 
-	report := verifyInTestChild(t, Request{ModulePath: module, Reader: stack.Reader, Serial: card.Serial(), PIN: []byte(integrationPIN), UserPINTriesLeft: 3})
+	report := verifyInTestChild(t, Request{ModulePath: module, Reader: stack.Reader, Serial: integrationSerial, PIN: []byte(integrationPIN), UserPINTriesLeft: 3})
 	if !report.Passed() {
 		t.Fatalf("report failed: %+v", report.Checks)
 	}

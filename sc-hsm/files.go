@@ -18,8 +18,22 @@ const (
 	maxFileSize = 0xFFFF
 )
 
-// tagOffset is the data object of the odd READ BINARY that carries the offset.
-const tagOffset = 0x54
+// Data objects of the odd READ BINARY and UPDATE BINARY. Tag 54 carries the
+// 2-byte file offset, and tag 53 carries the bytes to write.
+const (
+	tagOffset = 0x54
+	tagData   = 0x53
+)
+
+// insUpdateBinaryOdd is UPDATE BINARY with odd INS, whose P1-P2 name the EF.
+const insUpdateBinaryOdd byte = 0xD7
+
+// writeChunk is the largest number of bytes one UPDATE BINARY writes, so
+// that the command stays a short APDU, which every reader supports. The
+// 255-byte Lc then fits 4 bytes of tag 54, at most 3 bytes of tag 53 and
+// its length, and the chunk. OpenSC card-sc-hsm.c also writes chunks of the
+// max send size minus 8.
+const writeChunk = maxShortLc - 8
 
 // EnumerateObjects lists the file identifiers of keys, certificates and data
 // objects (80 58 00 00 with an extended Le of 65536). If the extended APDU
@@ -105,6 +119,34 @@ func (c *Card) ReadFile(fid uint16) ([]byte, error) {
 		}
 	}
 	return content, nil
+}
+
+// UpdateBinary writes data into EF fid from offset on with the odd UPDATE
+// BINARY (00 D7 fid with data 54 02 offset 53 length data), in chunks of at
+// most 247 bytes. Empty data is sent as one command with 53 00, which
+// creates an empty file. Bytes already in the file beyond the end of data
+// are kept. The card requires the user PIN to be verified in the session.
+func (c *Card) UpdateBinary(fid uint16, offset int, data []byte) error {
+	if offset < 0 || offset+len(data) > maxFileSize {
+		return fmt.Errorf("writing file %04X: %d bytes at offset %d exceed the maximum file size of %d bytes",
+			fid, len(data), offset, maxFileSize)
+	}
+
+	for {
+		n := min(len(data), writeChunk)
+		body := []byte{tagOffset, 0x02, byte(offset >> 8), byte(offset)}
+		body = appendBERTLV(body, tagData, data[:n])
+		cmd := Command{CLA: claISO, INS: insUpdateBinaryOdd, P1: byte(fid >> 8), P2: byte(fid), Data: body}
+		if _, err := c.run(cmd); err != nil {
+			return fmt.Errorf("writing file %04X at offset %d: %w", fid, offset, err)
+		}
+
+		data = data[n:]
+		offset += n
+		if len(data) == 0 {
+			return nil
+		}
+	}
 }
 
 // ErrNoDeviceCertificate is returned by DeviceCHR when EF.C_DevAut contains no

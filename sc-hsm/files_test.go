@@ -3,6 +3,7 @@ package schsm
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -189,5 +190,99 @@ func TestDeviceCHREmptyFile(t *testing.T) {
 	s := newScript(t, exchange{"00A40000022F0200", "6207810200008201019000"})
 	if _, err := NewCard(s).DeviceCHR(); !errors.Is(err, ErrNoDeviceCertificate) {
 		t.Errorf("DeviceCHR error = %v, want ErrNoDeviceCertificate", err)
+	}
+}
+
+func TestUpdateBinary(t *testing.T) {
+	chunk := make([]byte, writeChunk)
+	for i := range chunk {
+		chunk[i] = byte(i)
+	}
+	long := append(append([]byte(nil), chunk...), 0xAA, 0xBB)
+
+	tests := []struct {
+		name   string
+		fid    uint16
+		offset int
+		data   []byte
+		steps  []exchange
+	}{
+		{
+			name:  "short write",
+			fid:   0x2F03,
+			data:  []byte{0x30, 0x03, 0x02, 0x01, 0x00},
+			steps: []exchange{{"00D72F03 0B 54020000 5305 3003020100", "9000"}},
+		},
+		{
+			name:   "offset in tag 54",
+			fid:    0xCF01,
+			offset: 0x0102,
+			data:   []byte{0xAA},
+			steps:  []exchange{{"00D7CF01 07 54020102 5301 AA", "9000"}},
+		},
+		{
+			name:  "empty write creates the file",
+			fid:   0xCF01,
+			steps: []exchange{{"00D7CF01 06 54020000 5300", "9000"}},
+		},
+		{
+			name: "two chunks, the first with an 81 length",
+			fid:  0xCF01,
+			data: long,
+			steps: []exchange{
+				{"00D7CF01 FE 54020000 5381F7" + hexString(chunk), "9000"},
+				{"00D7CF01 08 540200F7 5302 AABB", "9000"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t, tt.steps...)
+			if err := NewCard(s).UpdateBinary(tt.fid, tt.offset, tt.data); err != nil {
+				t.Fatalf("UpdateBinary: %v", err)
+			}
+			s.done()
+		})
+	}
+}
+
+func TestUpdateBinarySecurityStatus(t *testing.T) {
+	s := newScript(t, exchange{"00D72F03 07 54020000 5301 30", "6982"})
+	err := NewCard(s).UpdateBinary(0x2F03, 0, []byte{0x30})
+	if !errors.Is(err, ErrSecurityStatus) {
+		t.Errorf("UpdateBinary error = %v, want ErrSecurityStatus", err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "2F03") {
+		t.Errorf("UpdateBinary error = %q, want the file identifier", err)
+	}
+}
+
+func TestUpdateBinaryStopsAtFirstError(t *testing.T) {
+	data := make([]byte, writeChunk+1)
+	s := newScript(t, exchange{"00D7CF01 FE 54020000 5381F7" + hexString(data[:writeChunk]), "6A84"})
+	err := NewCard(s).UpdateBinary(0xCF01, 0, data)
+	if err == nil {
+		t.Fatal("UpdateBinary after 6A84: no error")
+	}
+	s.done()
+}
+
+func TestUpdateBinaryRejectsOutOfRange(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset int
+		size   int
+	}{
+		{"negative offset", -1, 1},
+		{"past the maximum size", maxFileSize, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t)
+			if err := NewCard(s).UpdateBinary(0xCF01, tt.offset, make([]byte, tt.size)); err == nil {
+				t.Error("UpdateBinary: no error")
+			}
+			s.done()
+		})
 	}
 }

@@ -25,7 +25,7 @@ type SeveralTokensError struct {
 }
 
 func (e *SeveralTokensError) Error() string {
-	return fmt.Sprintf("found %d SmartCard-HSM tokens, in readers %s; choose one by reader name",
+	return fmt.Sprintf("found %d SmartCard-HSM tokens, in readers %s; choose one with --reader and its name or a unique part of it",
 		len(e.Readers), quoteList(e.Readers))
 }
 

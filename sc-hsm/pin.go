@@ -37,6 +37,19 @@ func (c *Card) PINStatus(ref byte) (PINStatus, error) {
 	return st, nil
 }
 
+// KnownTriesLeft returns the tries left, or -1 when the status word carried
+// no count (9000 after a verified session, 6984, or an unknown status word).
+func (p PINStatus) KnownTriesLeft() int {
+	switch {
+	case p.Blocked:
+		return 0
+	case p.SW&0xFFF0 == 0x63C0:
+		return p.TriesLeft
+	default:
+		return -1
+	}
+}
+
 func pinStatusFromSW(sw uint16) (PINStatus, error) {
 	st := PINStatus{SW: sw}
 	switch {

@@ -104,3 +104,24 @@ func TestVerifyPINEmpty(t *testing.T) {
 		t.Error("VerifyPIN with an empty PIN: no error, but an empty VERIFY is only a status query")
 	}
 }
+
+func TestPINStatusKnownTriesLeft(t *testing.T) {
+	tests := []struct {
+		sw   uint16
+		want int
+	}{
+		{0x63C3, 3},
+		{0x63CF, 15},
+		{0x63C0, 0},
+		{0x6983, 0},
+		{0x9000, -1},
+		{0x6984, -1},
+		{0x6A88, -1},
+	}
+	for _, tt := range tests {
+		st, _ := pinStatusFromSW(tt.sw)
+		if got := st.KnownTriesLeft(); got != tt.want {
+			t.Errorf("KnownTriesLeft for SW %04X = %d, want %d", tt.sw, got, tt.want)
+		}
+	}
+}

@@ -31,6 +31,10 @@ const (
 
 	// MaxLabelLength is the size of a PKCS#11 token label in bytes.
 	MaxLabelLength = 32
+	// OpenSCLabelLength is the longest label OpenSC's PKCS#11 module shows
+	// whole: it appends " (UserPIN)" and cuts the result to 32 bytes
+	// (seen with OpenSC 0.23.0).
+	OpenSCLabelLength = MaxLabelLength - len(" (UserPIN)")
 )
 
 // Bits of the Pico HSM high option byte that Settings.OptionsHigh may set:
@@ -221,6 +225,10 @@ func (s Settings) Validate() (warnings []string, err error) {
 		add(FieldOptionsHigh, ValidateOptionsHigh(*s.OptionsHigh))
 	}
 	add(FieldLabel, ValidateLabel(s.Label))
+	if len(s.Label) > OpenSCLabelLength && len(s.Label) <= MaxLabelLength {
+		warnings = append(warnings, fmt.Sprintf("the label has %d bytes; OpenSC's PKCS#11 module shows only the first %d, because it appends \" (UserPIN)\" within 32 bytes",
+			len(s.Label), OpenSCLabelLength))
+	}
 
 	if len(problems) > 0 {
 		return warnings, &ValidationError{Problems: problems}

@@ -406,3 +406,24 @@ func TestSettingsJSONConfig(t *testing.T) {
 		t.Errorf("marshalled settings contain a PIN: %s", out)
 	}
 }
+
+func TestValidateWarnsLongLabel(t *testing.T) {
+	s := DefaultSettings()
+	sopin := SOPIN{'1', '2', '3', '4', '5', '6', '7', '8'}
+	s.SOPIN = &sopin
+	s.UserPIN = SecretFromString("482913")
+	s.Label = strings.Repeat("L", OpenSCLabelLength+1)
+	warnings, err := s.Validate()
+	if err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	found := false
+	for _, w := range warnings {
+		if strings.Contains(w, "OpenSC's PKCS#11 module shows only the first 22") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("warnings %q lack the OpenSC label length warning", warnings)
+	}
+}

@@ -19,6 +19,9 @@
 #   stack.sh card-start DIR -- bin/sc-hsm-init simulate --state card.json --port {PORT}
 # card-start returns once opensc-tool lists a card in "Virtual PCD 00 00".
 #
+# Set STACK_PCSCD_APDU_LOG=1 to have pcscd log every APDU in DIR/pcscd.log
+# while debugging. That log then contains PIN and share bytes.
+#
 # PIDs are kept in DIR/pcscd.pid and DIR/card.pid, and only those processes
 # are ever signalled.
 set -euo pipefail
@@ -163,7 +166,7 @@ cmd_start() {
 		mount --bind "$2/run" /run/pcscd
 		shift 3
 		exec "$@"' sh "$(dirname "$vpcd_driver")" "$dir" "$pcsc_driver_dir" \
-		"$pcscd" --foreground --apdu --config "$dir/conf" \
+		"$pcscd" --foreground ${STACK_PCSCD_APDU_LOG:+--apdu} --config "$dir/conf" \
 		>>"$dir/pcscd.log" 2>&1 </dev/null &
 	echo $! >"$dir/pcscd.pid"
 

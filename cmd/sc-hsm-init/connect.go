@@ -79,3 +79,18 @@ func classifyPCSC(err error) error {
 		return err
 	}
 }
+
+// readStatus reads the token status in its own session and releases the
+// reader, returning the reader name with it.
+func (a *app) readStatus() (schsm.DeviceStatus, string, error) {
+	sess, err := a.openSession()
+	if err != nil {
+		return schsm.DeviceStatus{}, "", err
+	}
+	st, err := sess.card.Status()
+	sess.close()
+	if err != nil {
+		return st, sess.reader, classifyPCSC(fmt.Errorf("reading token status on %q: %w", sess.reader, err))
+	}
+	return st, sess.reader, nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -225,7 +226,7 @@ func (a *app) readShares(paths []string, pw secretSpec) ([][32]byte, error) {
 	for i, path := range paths {
 		data, err := dkek.ReadFile(path)
 		if err != nil {
-			return nil, withExit(exitUsage, fmt.Errorf("reading DKEK share file %s: %w", path, err))
+			return nil, withExit(exitUsage, fmt.Errorf("reading DKEK share file %s: %w; %s", path, err, shareFileHint(err)))
 		}
 		if password == nil || !pw.given {
 			clear(password)
@@ -239,11 +240,23 @@ func (a *app) readShares(paths []string, pw secretSpec) ([][32]byte, error) {
 		}
 		share, err := dkek.Decrypt(data, password)
 		if err != nil {
-			return nil, withExit(exitUsage, fmt.Errorf("decrypting DKEK share file %s: %w", path, err))
+			return nil, withExit(exitUsage, fmt.Errorf("decrypting DKEK share file %s: %w; check the password given with --password", path, err))
 		}
 		shares = append(shares, share)
 	}
 	return shares, nil
+}
+
+// shareFileHint returns what to do about a share file that cannot be read.
+func shareFileHint(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "check the path given with --dkek-share"
+	case errors.Is(err, dkek.ErrNotShareFile):
+		return "give --dkek-share the 64-byte file that sc-hsm-tool --create-dkek-share or sc-hsm-init dkek create wrote"
+	default:
+		return "check the file given with --dkek-share"
+	}
 }
 
 // printPlan prints the commands of a dry run with secrets masked.

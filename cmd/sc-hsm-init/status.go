@@ -27,21 +27,16 @@ VERIFY commands, and reads the DKEK and public key authentication status and
 the serial number.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			sess, err := a.openSession()
+			st, reader, err := a.readStatus()
 			if err != nil {
 				return err
 			}
-			st, err := sess.card.Status()
-			sess.close()
-			if err != nil {
-				return classifyPCSC(fmt.Errorf("reading token status on %q: %w", sess.reader, err))
-			}
 
 			if a.jsonOut {
-				a.writeJSON(a.stdout, statusOutput{OK: true, Reader: sess.reader, Status: st, Options: optionNames(st.Info.Options)})
+				a.writeJSON(a.stdout, statusOutput{OK: true, Reader: reader, Status: st, Options: optionNames(st.Info.Options)})
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Reader:        %s\n", sess.reader)
+			fmt.Fprintf(a.stdout, "Reader:        %s\n", reader)
 			printDeviceStatus(a.stdout, st)
 			return nil
 		},

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sc-hsm-init/sc-hsm-init/pkcs11bridge"
-	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
 )
 
 // childCommand is the hidden subcommand that runs the PKCS#11 checks in a
@@ -47,38 +46,21 @@ PIN when only one try is left unless --force-last-try is given.`,
 			}
 			defer clear(pin)
 
-			sess, err := a.openSession()
+			st, reader, err := a.readStatus()
 			if err != nil {
 				return err
 			}
-			st, err := sess.card.Status()
-			sess.close()
-			if err != nil {
-				return classifyPCSC(fmt.Errorf("reading token status: %w", err))
-			}
 
-			out := verifyOutput{Reader: sess.reader, Serial: st.Serial}
-			out.Report, err = a.verifyToken(cmd, &f, sess.reader, st.Serial, pin, userTriesLeft(st.UserPIN))
+			out := verifyOutput{Reader: reader, Serial: st.Serial}
+			out.Report, err = a.verifyToken(cmd, &f, reader, st.Serial, pin, st.UserPIN.KnownTriesLeft())
 			return a.finishVerify(&out, err)
 		},
 	}
 	cmd.Flags().StringVar(&pinSpec, "pin", "", "user PIN source: env:NAME, file:PATH or prompt")
 	f.register(cmd.Flags())
 	cmd.Flags().Lookup("no-verify").Hidden = true
+	cmd.Flags().BoolVar(&f.forceLast, "force", false, "same as --force-last-try")
 	return cmd
-}
-
-// userTriesLeft returns the tries left for the PKCS#11 layer: -1 when the
-// status word carried no count (for example 9000 after a verified session).
-func userTriesLeft(st schsm.PINStatus) int {
-	switch {
-	case st.Blocked:
-		return 0
-	case st.SW&0xFFF0 == 0x63C0:
-		return st.TriesLeft
-	default:
-		return -1
-	}
 }
 
 // verifyToken runs the PKCS#11 checks in a child process of this binary.

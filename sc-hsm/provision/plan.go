@@ -63,6 +63,7 @@ const (
 	swReferenceMissing = 0x6A88
 	swWrongP1P2        = 0x6B00
 	swTransportPIN     = 0x6984
+	swSecurityStatus   = 0x6982
 	swINSNotSupported  = 0x6D00
 )
 
@@ -102,6 +103,13 @@ func (d *blankDevice) answer(cmd schsm.Command) ([]byte, uint16) {
 
 	case cmd.INS == 0x52 && cmd.P1 == 0x00:
 		return d.dkekAnswer(cmd)
+
+	case cmd.INS == 0xD7:
+		// UPDATE BINARY, which Run sends only for EF.TokenInfo.
+		if !d.authenticated {
+			return nil, swSecurityStatus
+		}
+		return nil, swOK
 
 	case cmd.INS == 0x54:
 		s := d.settings

@@ -27,6 +27,7 @@ const (
 	StepInitialize = "initialize device"
 	StepVerifyPIN  = "verify user PIN"
 	StepCheckDKEK  = "check DKEK"
+	StepWriteLabel = "write token label"
 	StepReadBack   = "read back device status"
 )
 
@@ -112,7 +113,7 @@ type AlreadyInitializedError struct {
 
 func (e *AlreadyInitializedError) Error() string {
 	return "the device is already initialized, and initializing it again erases all keys, certificates and data; " +
-		"use force to proceed" + triesText(e.SOPINTriesLeft)
+		"give --force to proceed" + triesText(e.SOPINTriesLeft)
 }
 
 // InitializeRefusedError is returned when the card rejects INITIALIZE DEVICE,
@@ -145,19 +146,6 @@ func triesText(tries int) string {
 		return ""
 	}
 	return fmt.Sprintf(" (SO-PIN tries left: %d)", tries)
-}
-
-// sopinTries returns the SO-PIN tries left from a status query, or -1 when
-// the status word carries no count.
-func sopinTries(st schsm.PINStatus) int {
-	switch {
-	case st.Blocked:
-		return 0
-	case st.SW&0xFFF0 == 0x63C0:
-		return st.TriesLeft
-	default:
-		return -1
-	}
 }
 
 // runner carries the state of one Run.
@@ -194,7 +182,8 @@ func (r *runner) fail(step string, err error) error {
 // read the device status and reject an initialized device unless Force is
 // set, or a blocked SO-PIN; INITIALIZE DEVICE; VERIFY the new user PIN;
 // import the shares into key domain 0 and compare the key check value with
-// the shares' own; SELECT again, which logs out, and check the options, the
+// the shares' own; write the token label to EF.TokenInfo as sc-hsm-tool
+// --label does; SELECT again, which logs out, and check the options, the
 // PIN retry counters and the serial number.
 //
 // Any card error stops the run and is returned as a *StepError, with the
@@ -222,6 +211,9 @@ func Run(card *schsm.Card, req Request, progress func(step string)) (Result, err
 		return r.res, err
 	}
 	if err := r.checkDKEK(); err != nil {
+		return r.res, err
+	}
+	if err := r.writeLabel(); err != nil {
 		return r.res, err
 	}
 	if err := r.readBack(sent); err != nil {
@@ -272,7 +264,7 @@ func (r *runner) preflight() error {
 		return r.fail(StepReadStatus, ErrSOPINBlocked)
 	}
 	if before.Initialized && !(r.req.Force || r.req.Settings.Force) {
-		return r.fail(StepReadStatus, &AlreadyInitializedError{SOPINTriesLeft: sopinTries(before.SOPIN)})
+		return r.fail(StepReadStatus, &AlreadyInitializedError{SOPINTriesLeft: before.SOPIN.KnownTriesLeft()})
 	}
 
 	pico := before.Info.Family == schsm.FamilyPicoHSM
@@ -312,7 +304,7 @@ func (r *runner) initialize() (uint16, error) {
 		// tell the user how many tries remain.
 		tries := -1
 		if st, qerr := r.card.PINStatus(schsm.PINRefSOPIN); qerr == nil {
-			tries = sopinTries(st)
+			tries = st.KnownTriesLeft()
 		}
 		return 0, r.fail(StepInitialize, &InitializeRefusedError{Err: err, SOPINTriesLeft: tries})
 	}
@@ -425,6 +417,43 @@ func (r *runner) checkDKEK() error {
 	return nil
 }
 
+// writeLabel writes Settings.Label to EF.TokenInfo (2F03) as a PKCS#15
+// TokenInfo with the label and the flag prnGeneration, the bytes OpenSC's
+// sc-hsm-tool --initialize --label writes. OpenSC 0.23.0's PKCS#11 module
+// then shows the label followed by " (UserPIN)" as the token label.
+//
+// The card accepts the write only with the user PIN verified in the
+// session, so the step is skipped with a transport PIN or without a user
+// PIN, and listRemaining lists the label. A Pico HSM generates EF.TokenInfo
+// itself, so it gets a warning instead of the write.
+func (r *runner) writeLabel() error {
+	s := r.req.Settings
+	if s.Label == "" {
+		return nil
+	}
+	switch {
+	case r.res.Before.Info.Family == schsm.FamilyPicoHSM:
+		r.skip(StepWriteLabel, "a Pico HSM generates EF.TokenInfo itself")
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the label %q is not written: a Pico HSM generates EF.TokenInfo itself, "+
+			"so OpenSC shows the firmware's label (\"Pico-HSM\")", s.Label))
+		return nil
+	case s.TransportPIN:
+		r.skip(StepWriteLabel, "EF.TokenInfo needs a verified user PIN, and a transport PIN cannot be verified")
+		return nil
+	case s.UserPIN.IsZero():
+		r.skip(StepWriteLabel, "EF.TokenInfo needs an authenticated session, and without a user PIN only public key authentication provides one")
+		return nil
+	}
+
+	r.begin(StepWriteLabel)
+	ti := schsm.LabelTokenInfo(s.Label)
+	if err := r.card.WriteTokenInfo(ti); err != nil {
+		return r.fail(StepWriteLabel, fmt.Errorf("writing token label: %w", err))
+	}
+	r.done(StepWriteLabel, fmt.Sprintf("label %q written to EF.TokenInfo", s.Label))
+	return nil
+}
+
 // readBack selects the applet again, which ends the authenticated session,
 // and checks what the device reports against what was sent.
 func (r *runner) readBack(sentOptions uint16) error {
@@ -463,7 +492,7 @@ func (r *runner) readBack(sentOptions uint16) error {
 	if user.TriesLeft > 0 {
 		detail += fmt.Sprintf(", user PIN %d tries", user.TriesLeft)
 	}
-	if tries := sopinTries(after.SOPIN); tries >= 0 {
+	if tries := after.SOPIN.KnownTriesLeft(); tries >= 0 {
 		detail += fmt.Sprintf(", SO-PIN %d tries", tries)
 	}
 	if after.Serial != "" {
@@ -497,9 +526,14 @@ func (r *runner) listRemaining() {
 	if s.PKATotal > 0 {
 		add("register %d public keys for public key authentication (sc-hsm-tool --register-public-key)", s.PKATotal)
 	}
-	if s.Label != "" {
-		// TODO: write the label to EF.TokenInfo (2F03) as sc-hsm-tool --label
-		// does; the card API has no UPDATE BINARY yet.
-		add("set the token label %q; this version does not write it", s.Label)
+	if s.Label != "" && r.res.Before.Info.Family != schsm.FamilyPicoHSM {
+		switch {
+		case s.TransportPIN:
+			add("write the token label %q to EF.TokenInfo (2F03) once the transport PIN is changed; "+
+				"the device accepts the write only after the user PIN is verified, which a transport PIN prevents", s.Label)
+		case s.UserPIN.IsZero():
+			add("write the token label %q to EF.TokenInfo (2F03) after public key authentication; "+
+				"without a user PIN this run cannot authenticate the session the write needs", s.Label)
+		}
 	}
 }

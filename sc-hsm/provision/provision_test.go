@@ -748,3 +748,218 @@ func TestPlanVariants(t *testing.T) {
 		})
 	}
 }
+
+// Select responses of a SmartCard-HSM 3.6 (type byte 00), blank and after
+// INITIALIZE with options 0001.
+const (
+	scHSMFCPBlank = fcpPrefix + "85050000000306"
+	scHSMFCPRRC   = fcpPrefix + "85050001000306"
+)
+
+// writeTestHSM is the UPDATE BINARY that writes the TokenInfo of the label
+// "Test HSM", as OpenSC 0.23.0 sc-hsm-tool --initialize --label writes it.
+const writeTestHSM = "00D72F03 19 54020000 5313 3011020100800854657374204853 4D03020520"
+
+func stepStatus(res Result, name string) (StepResult, bool) {
+	for _, s := range res.Steps {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return StepResult{}, false
+}
+
+func TestRunWritesLabel(t *testing.T) {
+	script := blankStatus(scHSMFCPBlank)
+	script = append(script,
+		exchange{picoInitialize, "9000"},
+		exchange{verify648219, "9000"},
+		exchange{importA5, statusA5Done + "9000"},
+		exchange{dkekStatus, statusA5Done + "9000"},
+		exchange{writeTestHSM, "9000"},
+	)
+	script = append(script, readBackStatus(t, scHSMFCPRRC, statusA5Done+"9000")...)
+	fake := newFake(t, script...)
+
+	req := picoRequest(t)
+	req.Settings.Label = "Test HSM"
+	var progress []string
+	res, err := Run(schsm.NewCard(fake), req, func(step string) { progress = append(progress, step) })
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	fake.checkAllSent()
+
+	wantSteps := []string{
+		StepReadStatus + "=done", StepInitialize + "=done", StepVerifyPIN + "=done",
+		"import DKEK share 1 of 1=done", StepCheckDKEK + "=done", StepWriteLabel + "=done", StepReadBack + "=done",
+	}
+	if got := stepNames(res); fmt.Sprint(got) != fmt.Sprint(wantSteps) {
+		t.Errorf("steps = %q, want %q", got, wantSteps)
+	}
+	if len(progress) != len(wantSteps) || progress[5] != StepWriteLabel {
+		t.Errorf("progress = %q, want %q as the sixth step", progress, StepWriteLabel)
+	}
+	if step, _ := stepStatus(res, StepWriteLabel); !strings.Contains(step.Detail, `"Test HSM"`) {
+		t.Errorf("label step detail = %q, want the label", step.Detail)
+	}
+	if len(res.Remaining) != 0 {
+		t.Errorf("Remaining = %q, want nothing", res.Remaining)
+	}
+	if w := runWarnings(res); len(w) != 0 {
+		t.Errorf("Warnings = %q, want none", w)
+	}
+}
+
+func TestRunLabelWriteFailureStops(t *testing.T) {
+	script := blankStatus(scHSMFCPBlank)
+	script = append(script,
+		exchange{picoInitialize, "9000"},
+		exchange{verify648219, "9000"},
+		exchange{importA5, statusA5Done + "9000"},
+		exchange{dkekStatus, statusA5Done + "9000"},
+		exchange{writeTestHSM, "6982"},
+	)
+	fake := newFake(t, script...)
+
+	req := picoRequest(t)
+	req.Settings.Label = "Test HSM"
+	res, err := Run(schsm.NewCard(fake), req, nil)
+	if !errors.Is(err, schsm.ErrSecurityStatus) {
+		t.Fatalf("err = %v, want ErrSecurityStatus", err)
+	}
+	var stepErr *StepError
+	if !errors.As(err, &stepErr) || stepErr.Step != StepWriteLabel {
+		t.Errorf("err is not a StepError of %q", StepWriteLabel)
+	}
+	if !strings.Contains(err.Error(), "token label") || !strings.Contains(err.Error(), "2F03") {
+		t.Errorf("err = %q, want the step and the file", err)
+	}
+	fake.checkAllSent()
+	if last := res.Steps[len(res.Steps)-1]; last.Name != StepWriteLabel || last.Status != StepFailed {
+		t.Errorf("last step = %+v, want a failed %q", last, StepWriteLabel)
+	}
+}
+
+func TestRunPicoLabelSkipped(t *testing.T) {
+	script := blankStatus(picoFCPBlank)
+	script = append(script,
+		exchange{picoInitialize, "9000"},
+		exchange{verify648219, "9000"},
+		exchange{importA5, statusA5Done + "9000"},
+		exchange{dkekStatus, statusA5Done + "9000"},
+	)
+	script = append(script, readBackStatus(t, picoFCPRRC, statusA5Done+"9000")...)
+	fake := newFake(t, script...)
+
+	req := picoRequest(t)
+	req.Settings.Label = "Test HSM"
+	res, err := Run(schsm.NewCard(fake), req, nil)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	fake.checkAllSent()
+	if fake.sentINS(0xD7) {
+		t.Error("UPDATE BINARY was sent to a Pico HSM")
+	}
+	if step, found := stepStatus(res, StepWriteLabel); !found || step.Status != StepSkipped {
+		t.Errorf("label step = %+v, want skipped", step)
+	}
+	w := runWarnings(res)
+	if len(w) != 1 || !strings.Contains(w[0], `"Test HSM"`) || !strings.Contains(w[0], "generates EF.TokenInfo") {
+		t.Errorf("Warnings = %q, want the Pico label warning", w)
+	}
+	if len(res.Remaining) != 0 {
+		t.Errorf("Remaining = %q, want nothing", res.Remaining)
+	}
+}
+
+func TestRunTransportPINLabelRemaining(t *testing.T) {
+	script := blankStatus(scHSMFCPBlank)
+	script = append(script,
+		exchange{"80500000 19 80020003 8106363438323139 82083537363231383830 910103", "9000"},
+		exchange{selectApplet, fcpPrefix + "85050003000306" + "9000"},
+		exchange{userPINStatus, "6984"},
+		exchange{soPINStatus, "63CF"},
+		exchange{dkekStatus, "6A88"},
+		exchange{pkaStatus, "6A86"},
+	)
+	script = append(script, readDevAut(t)...)
+	fake := newFake(t, script...)
+
+	req := picoRequest(t)
+	req.Settings.TransportPIN = true
+	req.Settings.DKEKShares = schsm.NoDKEK
+	req.Shares = nil
+	req.Settings.Label = "Test HSM"
+	res, err := Run(schsm.NewCard(fake), req, nil)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	fake.checkAllSent()
+	if fake.sentINS(0xD7) {
+		t.Error("UPDATE BINARY was sent without a verified user PIN")
+	}
+	if step, found := stepStatus(res, StepWriteLabel); !found || step.Status != StepSkipped || !strings.Contains(step.Detail, "transport PIN") {
+		t.Errorf("label step = %+v, want skipped for the transport PIN", step)
+	}
+	want := []string{"change the transport PIN", `write the token label "Test HSM"`}
+	if len(res.Remaining) != len(want) {
+		t.Fatalf("Remaining = %q, want %d entries", res.Remaining, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(res.Remaining[i], w) {
+			t.Errorf("Remaining[%d] = %q, want %q", i, res.Remaining[i], w)
+		}
+	}
+	if !strings.Contains(res.Remaining[1], "transport PIN") {
+		t.Errorf("Remaining[1] = %q, want the reason", res.Remaining[1])
+	}
+}
+
+func TestPlanWritesLabel(t *testing.T) {
+	req := picoRequest(t)
+	req.Settings.Label = "Test HSM"
+	planned, err := Plan(req, schsm.DeviceInfo{Family: schsm.FamilySmartCardHSM, VersionMajor: 3, VersionMinor: 6})
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+
+	var writes []Planned
+	for _, p := range planned {
+		if p.Cmd.INS == 0xD7 {
+			writes = append(writes, p)
+		}
+	}
+	if len(writes) != 1 {
+		t.Fatalf("Plan has %d UPDATE BINARY commands, want 1", len(writes))
+	}
+	if writes[0].Step != StepWriteLabel {
+		t.Errorf("UPDATE BINARY step = %q, want %q", writes[0].Step, StepWriteLabel)
+	}
+	raw, err := writes[0].Cmd.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw, unhex(t, writeTestHSM)) {
+		t.Errorf("UPDATE BINARY = %X, want %s", raw, writeTestHSM)
+	}
+	// The label is not secret, so a trace shows it in full.
+	if masked := schsm.MaskCommand(writes[0].Cmd); strings.Contains(masked, "**") {
+		t.Errorf("masked UPDATE BINARY hides bytes: %s", masked)
+	}
+}
+
+func TestPlanPicoLabelNotWritten(t *testing.T) {
+	req := picoRequest(t)
+	req.Settings.Label = "Test HSM"
+	planned, err := Plan(req, schsm.DeviceInfo{Family: schsm.FamilyPicoHSM, Type: 0xFF, VersionMajor: 6, VersionMinor: 6})
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	for _, p := range planned {
+		if p.Cmd.INS == 0xD7 {
+			t.Errorf("Plan for a Pico HSM writes EF.TokenInfo: %v", p.Cmd)
+		}
+	}
+}

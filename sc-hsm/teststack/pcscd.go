@@ -69,7 +69,7 @@ func startDaemon(t tools, dir string, port int, logPath string, extraArgs []stri
 	}
 	args = append(args, t.sh, "-c", isolateScript, "sh",
 		filepath.Dir(vpcdDriver), dir, pcscDriverDir,
-		t.pcscd, "--foreground", "--apdu", "--config", filepath.Join(dir, "conf"))
+		t.pcscd, "--foreground", "--config", filepath.Join(dir, "conf"))
 	args = append(args, extraArgs...)
 
 	cmd := exec.Command(t.unshare, args...)

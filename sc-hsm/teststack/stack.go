@@ -56,8 +56,9 @@ func WithCardLogger(logger *slog.Logger) Option {
 	return func(c *config) { c.logger = logger }
 }
 
-// WithPCSCDDebug adds --debug to pcscd, which together with the default
-// --apdu logs every APDU and status word in PCSCDLog.
+// WithPCSCDDebug adds --debug and --apdu to pcscd, which then logs every
+// APDU and status word in PCSCDLog. That log contains PIN and share bytes
+// and is printed when a test fails, so use it only while debugging.
 func WithPCSCDDebug() Option {
 	return func(c *config) { c.pcscdDebug = true }
 }
@@ -215,7 +216,7 @@ func (s *Stack) startOnNewPort() error {
 
 func (s *Stack) pcscdArgs() []string {
 	if s.cfg.pcscdDebug {
-		return []string{"--debug"}
+		return []string{"--debug", "--apdu"}
 	}
 	return nil
 }
