@@ -17,10 +17,8 @@
 package dkek
 
 import (
-	"bytes"
+	"context"
 	"crypto/aes"
-	"crypto/cipher"
-	"crypto/md5"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -65,35 +63,11 @@ var (
 //
 // where MD5^n hashes the input once and then hashes the 16-byte digest n-1
 // more times. An iteration count below 1 is taken as 1, as OpenSSL does.
-// Share files use Iterations.
+// Share files use Iterations. Derive and Deriver wrap the same derivation
+// for share files, with cancellation, progress reports and a key cache.
 func DeriveKey(password, salt []byte, iterations int) (key [32]byte, iv [16]byte) {
-	var out [keySize + ivSize]byte
-
-	// One buffer holds the previous digest, the password and the salt for the
-	// first hash of each block. The rest of the loop hashes a 16-byte array
-	// and allocates nothing.
-	buf := make([]byte, 0, md5.Size+len(password)+len(salt))
-	var prev [md5.Size]byte
-	for block := 0; block*md5.Size < len(out); block++ {
-		buf = buf[:0]
-		if block > 0 {
-			buf = append(buf, prev[:]...)
-		}
-		buf = append(buf, password...)
-		buf = append(buf, salt...)
-
-		digest := md5.Sum(buf)
-		for i := 1; i < iterations; i++ {
-			digest = md5.Sum(digest[:])
-		}
-		copy(out[block*md5.Size:], digest[:])
-		prev = digest
-	}
-	clear(buf[:cap(buf)])
-
-	copy(key[:], out[:keySize])
-	copy(iv[:], out[keySize:])
-	clear(out[:])
+	// A background context is never cancelled, so there is no error.
+	key, iv, _ = deriveKey(context.Background(), password, salt, iterations, nil)
 	return key, iv
 }
 
@@ -107,26 +81,12 @@ func encrypt(share [32]byte, password []byte, salt [8]byte, iterations int) ([]b
 	if len(password) == 0 {
 		return nil, ErrEmptyPassword
 	}
-	key, iv := DeriveKey(password, salt[:], iterations)
-	defer clear(key[:])
-
-	block, err := aes.NewCipher(key[:])
+	key, err := deriveShareKey(context.Background(), password, salt, iterations, nil)
 	if err != nil {
-		return nil, fmt.Errorf("creating AES cipher: %w", err)
+		return nil, err
 	}
-
-	plaintext := make([]byte, ShareSize+aes.BlockSize)
-	copy(plaintext, share[:])
-	for i := ShareSize; i < len(plaintext); i++ {
-		plaintext[i] = aes.BlockSize // PKCS#7: a full block of padding
-	}
-	defer clear(plaintext)
-
-	file := make([]byte, FileSize)
-	copy(file, magic)
-	copy(file[len(magic):], salt[:])
-	cipher.NewCBCEncrypter(block, iv[:]).CryptBlocks(file[ciphertextAt:], plaintext)
-	return file, nil
+	defer key.Wipe()
+	return EncryptWithKey(share, &key)
 }
 
 // Decrypt returns the share in a 64-byte share file. It returns an error
@@ -137,31 +97,16 @@ func Decrypt(file []byte, password []byte) ([32]byte, error) {
 }
 
 func decrypt(file []byte, password []byte, iterations int) ([32]byte, error) {
-	var share [32]byte
-	if err := CheckFormat(file); err != nil {
-		return share, err
-	}
-
-	key, iv := DeriveKey(password, file[len(magic):ciphertextAt], iterations)
-	defer clear(key[:])
-
-	block, err := aes.NewCipher(key[:])
+	salt, err := SaltOf(file)
 	if err != nil {
-		return share, fmt.Errorf("creating AES cipher: %w", err)
+		return [32]byte{}, err
 	}
-	plaintext := make([]byte, FileSize-ciphertextAt)
-	defer clear(plaintext)
-	cipher.NewCBCDecrypter(block, iv[:]).CryptBlocks(plaintext, file[ciphertextAt:])
-
-	// A 32-byte share is always followed by one whole block of padding, so
-	// any other padding (even one that is valid PKCS#7 for a shorter text)
-	// means the key was wrong.
-	wantPadding := bytes.Repeat([]byte{aes.BlockSize}, aes.BlockSize)
-	if subtle.ConstantTimeCompare(plaintext[ShareSize:], wantPadding) != 1 {
-		return share, ErrWrongPassword
+	key, err := deriveShareKey(context.Background(), password, salt, iterations, nil)
+	if err != nil {
+		return [32]byte{}, err
 	}
-	copy(share[:], plaintext[:ShareSize])
-	return share, nil
+	defer key.Wipe()
+	return DecryptWithKey(file, &key)
 }
 
 // CheckFormat returns an error wrapping ErrNotShareFile unless file has the

@@ -1,12 +1,11 @@
 package dkek
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek/internal/atomicfile"
 )
 
 // WriteFile writes a share file to path with mode 0600 and never replaces an
@@ -18,63 +17,10 @@ func WriteFile(path string, data []byte) error {
 	if err := CheckFormat(data); err != nil {
 		return fmt.Errorf("writing share file %s: %w", path, err)
 	}
-	if _, err := os.Lstat(path); err == nil {
-		return existsError(path)
-	}
-
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing share file %s: %w", path, err)
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-
-	if err := writeAndSync(tmp, data); err != nil {
-		return fmt.Errorf("writing share file %s: %w", path, err)
-	}
-
-	// os.Link fails when path exists, unlike os.Rename, so a file created
-	// by someone else since the check above is not replaced.
-	if err := os.Link(tmpName, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return existsError(path)
-		}
-		return fmt.Errorf("writing share file %s: linking the temporary file: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("writing share file %s: %w", path, err)
+	if err := atomicfile.WriteNew(path, data); err != nil {
+		return fmt.Errorf("writing share file: %w", err)
 	}
 	return nil
-}
-
-func existsError(path string) error {
-	return fmt.Errorf("writing share file %s: %w; choose another file name or move the old share file away", path, fs.ErrExist)
-}
-
-func writeAndSync(f *os.File, data []byte) error {
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ReadFile reads a share file. It checks the size before reading, reads at
