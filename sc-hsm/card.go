@@ -131,7 +131,7 @@ func (c *Card) trace(cmd Command, extended bool, resp Response, elapsed time.Dur
 	}
 	c.tracer(TraceEntry{
 		Command:  maskCommand(cmd, extended),
-		Response: fmt.Sprintf("%X", resp.Data),
+		Response: maskResponse(cmd, resp.Data),
 		SW:       resp.SW,
 		Duration: elapsed,
 	})

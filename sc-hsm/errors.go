@@ -91,7 +91,7 @@ type WrongPINError struct {
 }
 
 func (e *WrongPINError) Error() string {
-	return fmt.Sprintf("wrong PIN, %d tries left (SW %04X)", e.TriesLeft, e.SW)
+	return fmt.Sprintf("wrong PIN, %d %s left (SW %04X)", e.TriesLeft, plural(e.TriesLeft, "try", "tries"), e.SW)
 }
 
 // Status returns the status word.

@@ -130,8 +130,9 @@ func (p *PCSCContext) probe(reader string) ReaderProbe {
 // PickReader returns the reader of the token to use. With name "" it is the
 // only reader that contains a SmartCard-HSM token; several such readers give a
 // *SeveralTokensError, never an arbitrary choice. A non-empty name is the
-// exact reader name or a part of exactly one reader name, ignoring case,
-// and that reader must contain a SmartCard-HSM token.
+// exact reader name, a part of exactly one reader name, ignoring case, or
+// all digits: the index of the reader from 0, as sc-hsm-tool -r takes it.
+// That reader must contain a SmartCard-HSM token.
 func (p *PCSCContext) PickReader(name string) (string, error) {
 	readers, err := p.Readers()
 	if err != nil {
@@ -184,6 +185,9 @@ func (p *PCSCContext) PickReader(name string) (string, error) {
 }
 
 func matchReader(readers []string, name string) (string, error) {
+	if r, ok, err := readerByIndex(readers, name); ok {
+		return r, err
+	}
 	for _, r := range readers {
 		if r == name {
 			return r, nil
@@ -199,7 +203,7 @@ func matchReader(readers []string, name string) (string, error) {
 	case 1:
 		return matches[0], nil
 	case 0:
-		return "", fmt.Errorf("%w: no reader name contains %q (readers: %s)", ErrNoReader, name, quoteList(readers))
+		return "", &ReaderNotFoundError{Name: name, Readers: readers}
 	default:
 		return "", fmt.Errorf("%w: %q matches %s", ErrAmbiguousReader, name, quoteList(matches))
 	}
@@ -228,6 +232,11 @@ func (t *PCSCTransport) Transmit(apdu []byte) ([]byte, error) {
 	resp, err := t.card.Transmit(apdu)
 	if err != nil {
 		return nil, fmt.Errorf("reader %q: %w", t.reader, err)
+	}
+	if len(resp) == 0 {
+		// A response always ends with a status word. The vpcd driver, for
+		// one, returns nothing once the card behind it is gone.
+		return nil, fmt.Errorf("reader %q: empty response: %w", t.reader, ErrTokenNotResponding)
 	}
 	return resp, nil
 }

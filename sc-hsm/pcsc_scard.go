@@ -52,11 +52,11 @@ type scardCard struct {
 
 func (c scardCard) Transmit(apdu []byte) ([]byte, error) {
 	resp, err := c.card.Transmit(apdu)
-	return resp, mapSCardError(err)
+	return resp, mapConnectedError(err)
 }
 
 func (c scardCard) BeginTransaction() error {
-	return mapSCardError(c.card.BeginTransaction())
+	return mapConnectedError(c.card.BeginTransaction())
 }
 
 func (c scardCard) EndTransaction() error {
@@ -86,5 +86,25 @@ func mapSCardError(err error) error {
 		return fmt.Errorf("%w: the card was removed (%w)", ErrNoToken, err)
 	default:
 		return err
+	}
+}
+
+// mapConnectedError maps the errors of a command or transaction on a
+// connected card. There, a broken link to pcscd (pcsc-lite reports "RPC
+// transport error", or "Access denied" and "Invalid handle" once the daemon
+// that issued the handle is gone) means the service is unavailable, and a
+// removed, reset or silent card means the token stopped responding.
+func mapConnectedError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, scard.ErrCommError), errors.Is(err, scard.ErrSecurityViolation),
+		errors.Is(err, scard.ErrInvalidHandle), errors.Is(err, scard.ErrNoService), errors.Is(err, scard.ErrServiceStopped):
+		return fmt.Errorf("%w (%w)", ErrServiceUnavailable, err)
+	case errors.Is(err, scard.ErrRemovedCard), errors.Is(err, scard.ErrResetCard), errors.Is(err, scard.ErrNotTransacted),
+		errors.Is(err, scard.ErrUnresponsiveCard), errors.Is(err, scard.ErrUnpoweredCard), errors.Is(err, scard.ErrNoSmartcard):
+		return fmt.Errorf("%w (%w)", ErrTokenNotResponding, err)
+	default:
+		return mapSCardError(err)
 	}
 }

@@ -32,9 +32,11 @@ const (
 	// MaxLabelLength is the size of a PKCS#11 token label in bytes.
 	MaxLabelLength = 32
 	// OpenSCLabelLength is the longest label OpenSC's PKCS#11 module shows
-	// whole: it appends " (UserPIN)" and cuts the result to 32 bytes
-	// (seen with OpenSC 0.23.0).
+	// whole, because it appends " (UserPIN)" within 32 bytes. A longer label
+	// shows as its first OpenSCLabelShown bytes followed by "..." and
+	// " (UserPIN)" (seen with OpenSC 0.23.0).
 	OpenSCLabelLength = MaxLabelLength - len(" (UserPIN)")
+	OpenSCLabelShown  = OpenSCLabelLength - len("...")
 )
 
 // Bits of the Pico HSM high option byte that Settings.OptionsHigh may set:
@@ -174,7 +176,7 @@ func (s Settings) Validate() (warnings []string, err error) {
 		warnings = append(warnings, "the SO-PIN is the well-known default from the sc-hsm-tool and PicoKey documentation; anyone can re-initialize "+
 			"or unblock the device with it, so choose another one")
 	}
-	add(FieldRetries, ValidateRetries(s.UserPIN.Len(), s.Retries))
+	add(FieldRetries, ValidateRetries(utf8.RuneCount(s.UserPIN.Bytes()), s.Retries))
 
 	// DKEK and key domains.
 	add(FieldDKEKShares, ValidateDKEKShares(s.DKEKShares))
@@ -226,8 +228,8 @@ func (s Settings) Validate() (warnings []string, err error) {
 	}
 	add(FieldLabel, ValidateLabel(s.Label))
 	if len(s.Label) > OpenSCLabelLength && len(s.Label) <= MaxLabelLength {
-		warnings = append(warnings, fmt.Sprintf("the label has %d bytes; OpenSC's PKCS#11 module shows only the first %d, because it appends \" (UserPIN)\" within 32 bytes",
-			len(s.Label), OpenSCLabelLength))
+		warnings = append(warnings, fmt.Sprintf("the label has %d bytes; OpenSC's PKCS#11 module shows labels longer than %d bytes as their first %d "+
+			"followed by \"...\", because it appends \" (UserPIN)\" within 32 bytes", len(s.Label), OpenSCLabelLength, OpenSCLabelShown))
 	}
 
 	if len(problems) > 0 {
@@ -270,6 +272,9 @@ func (s Settings) shareFileProblems() []Problem {
 // length or the position of a bad character, never the PIN.
 func ValidateUserPIN(pin Secret) error {
 	b := pin.Bytes()
+	if err := checkASCII(b, "user PIN"); err != nil {
+		return err
+	}
 	if len(b) < MinUserPINLength || len(b) > MaxUserPINLength {
 		return fmt.Errorf("the user PIN has %d %s; it needs %d to %d characters",
 			len(b), plural(len(b), "character", "characters"), MinUserPINLength, MaxUserPINLength)
@@ -301,7 +306,14 @@ func RetryLimit(pinLen int) int {
 // only) checks the range alone.
 func ValidateRetries(pinLen, retries int) error {
 	if retries < 1 || retries > MaxRetries {
-		return fmt.Errorf("the retry counter is %d; set 1 to %d retries", retries, MaxRetries)
+		limit := MaxRetries
+		if pinLen > 0 {
+			limit = RetryLimit(pinLen)
+		}
+		if pinLen > 0 && limit < MaxRetries {
+			return fmt.Errorf("the retry counter is %d; set 1 to %d retries for a PIN of %d characters", retries, limit, pinLen)
+		}
+		return fmt.Errorf("the retry counter is %d; set 1 to %d retries", retries, limit)
 	}
 	if pinLen == 0 {
 		return nil

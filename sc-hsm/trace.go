@@ -1,13 +1,15 @@
 package schsm
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
 
 // TraceEntry records one APDU round trip. Command is the command APDU in
 // hex with secret bytes replaced by "**"; Response is the response data in
-// hex, without the status word. SW is 0 when the transmission failed.
+// hex, without the status word, with secret bytes masked the same way. SW
+// is 0 when the transmission failed.
 type TraceEntry struct {
 	Command  string
 	Response string
@@ -101,4 +103,14 @@ func markInitializeSecrets(data []byte, secret []bool) bool {
 		rest = next
 	}
 	return true
+}
+
+// maskResponse formats the response data to cmd in hex. The random bytes
+// of GET CHALLENGE are masked, because dkek create XORs them into a new
+// DKEK share.
+func maskResponse(cmd Command, data []byte) string {
+	if cmd.INS != insGetChallenge {
+		return fmt.Sprintf("%X", data)
+	}
+	return strings.Repeat("**", len(data))
 }

@@ -5,7 +5,7 @@
 # second run changes nothing and needs no network.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd opensc opensc-pkcs11)
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd opensc opensc-pkcs11 softhsm2)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	cat >&2 <<MSG

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek"
 )
 
 // app holds the streams and the flags shared by every subcommand.
@@ -19,6 +21,8 @@ type app struct {
 	jsonOut  bool
 	verbose  bool
 	reported bool // the error was already printed in the command's own format
+
+	deriver *dkek.Deriver // share key cache of this run, see keyDeriver
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {

@@ -12,6 +12,8 @@ func (a *app) commands() []*cobra.Command {
 		a.initCommand(),
 		a.statusCommand(),
 		a.verifyCommand(),
+		a.pinCommand(),
+		a.soPINCommand(),
 		a.dkekCommand(),
 		a.simulateCommand(),
 		a.childCommand(),

@@ -18,11 +18,13 @@ import (
 // where the meaning is the same.
 type initFlags struct {
 	soPIN, pin, password string
+	newPIN               string
 	retries              int
 	dkekShares           int
 	label                string
 	pkaTotal, pkaReq     int
 	keyDomains           int
+	keyDomainShares      []int
 	noRRC, noPINReset    bool
 	transportPIN         bool
 	replaceKeyAllowed    bool
@@ -67,13 +69,15 @@ sc-hsm-tool takes it) or 8 characters; both give the same 8 bytes.`,
 	fl.IntVarP(&f.pkaTotal, "public-key-auth", "K", 0, "number of public keys for n-of-m public key authentication")
 	fl.IntVarP(&f.pkaReq, "required-pub-keys", "n", 0, "number of public keys that must authenticate")
 	fl.IntVar(&f.keyDomains, "key-domains", 0, "number of key domains")
+	fl.IntSliceVar(&f.keyDomainShares, "key-domain-shares", nil, "with --key-domains: DKEK share count of key domain 0, 1, ... in order; each one is created after INITIALIZE (repeat, or separate with commas; default: --dkek-shares for domain 0)")
 	fl.BoolVar(&f.noRRC, "no-rrc", false, "disable RESET RETRY COUNTER: a blocked user PIN can then only be cleared by initializing again")
 	fl.BoolVar(&f.noPINReset, "no-pin-reset", false, "RESET RETRY COUNTER only resets the retry counter and cannot set a new PIN")
 	fl.BoolVar(&f.transportPIN, "transport-pin", false, "the user PIN is a transport PIN that must be changed before use")
+	fl.StringVar(&f.newPIN, "new-pin", "", "with --transport-pin: replace the transport PIN with this PIN in the same session (env:NAME, file:PATH or prompt)")
 	fl.BoolVar(&f.replaceKeyAllowed, "replace-key-allowed", false, "registered public keys may be replaced later")
 	fl.BoolVar(&f.requirePKAAndPIN, "require-pka-and-pin", false, "login needs both the user PIN and the public key quorum")
 	fl.StringVar(&f.picoOptions, "pico-options", "", "Pico HSM high option byte in hex (01 press-to-confirm button, 02 key usage counter); absent: keep the token's")
-	fl.StringArrayVar(&f.shareFiles, "dkek-share", nil, "DKEK share file (.pbe, as sc-hsm-tool --create-dkek-share writes it) to import; repeat for several")
+	fl.StringArrayVar(&f.shareFiles, "dkek-share", nil, "DKEK share file (.pbe, as sc-hsm-tool --create-dkek-share writes it) to import; repeat for several; D:FILE imports into key domain D")
 	fl.StringVar(&f.password, "password", "", "share file password source: env:NAME, file:PATH or prompt (used for every --dkek-share)")
 	fl.BoolVarP(&f.force, "force", "f", false, "initialize a token that is already initialized, erasing its keys")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the APDUs init would send, with secrets masked, and send nothing")
@@ -86,11 +90,25 @@ sc-hsm-tool takes it) or 8 characters; both give the same 8 bytes.`,
 }
 
 func (a *app) runInit(cmd *cobra.Command, f *initFlags) error {
+	domainCounts, domainFiles, err := takeKeyDomainShares(cmd, f)
+	if err != nil {
+		return err
+	}
 	settings, shares, err := a.initSettings(cmd, f)
 	if err != nil {
 		return err
 	}
-	req := provision.Request{Settings: settings, Shares: shares, Force: f.force}
+	keyDomains, err := a.keyDomainSetups(cmd, f, domainCounts, domainFiles)
+	if err != nil {
+		return err
+	}
+	newPIN, err := a.readInitNewPIN(cmd, f)
+	if err != nil {
+		return err
+	}
+	defer newPIN.Wipe()
+	req := provision.Request{Settings: settings, Shares: shares, Force: f.force, NewPIN: newPIN, BeforeErase: a.printErasure}
+	req.KeyDomains = keyDomains
 
 	if f.dryRun {
 		return a.printPlan(req)
@@ -124,7 +142,11 @@ func (a *app) runInit(cmd *cobra.Command, f *initFlags) error {
 		return a.finishInit(&out, nil)
 	}
 
-	report, err := a.verifyToken(cmd, &f.verify, sess.reader, res.Serial, settings.UserPIN.Bytes(), res.After.UserPIN.TriesLeft)
+	loginPIN := settings.UserPIN
+	if !newPIN.IsZero() {
+		loginPIN = newPIN
+	}
+	report, err := a.verifyToken(cmd, &f.verify, sess.reader, res.Serial, loginPIN.Bytes(), res.After.UserPIN.TriesLeft)
 	out.Verification = report
 	if err != nil {
 		return a.finishInit(&out, err)
@@ -302,6 +324,8 @@ func (a *app) reportInitError(out *initOutput, err error) error {
 		err = withExit(exitAlreadyInitialized, err)
 	case errors.Is(err, provision.ErrSOPINBlocked):
 		err = withExit(exitCardRefused, err)
+	case errors.Is(err, provision.ErrPicoTransportPIN):
+		err = withExit(exitUsage, err)
 	case errors.As(err, &refused):
 		err = withExit(exitCardRefused, err)
 	case errors.Is(err, provision.ErrKCVMismatch), errors.Is(err, provision.ErrOptionsMismatch):

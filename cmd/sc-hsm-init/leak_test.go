@@ -26,8 +26,17 @@ func secretForms(shares map[string][32]byte) []secretForm {
 		{"SO-PIN in lowercase hex", strings.ToLower(testSOPINHex)},
 		{"SO-PIN as 8 characters", testSOPINChars},
 		{"share password", testSharePassword},
+		{"7-character PIN", testPIN7},
+		{"new SO-PIN in hex", newSOPINHex},
+		{"new SO-PIN in lowercase hex", strings.ToLower(newSOPINHex)},
 	}
 	forms = append(forms, hexForms("PIN", []byte(testPIN))...)
+	forms = append(forms, hexForms("7-character PIN", []byte(testPIN7))...)
+	newSOPIN, err := hex.DecodeString(newSOPINHex)
+	if err != nil {
+		panic(err)
+	}
+	forms = append(forms, hexForms("new SO-PIN", newSOPIN)...)
 	sopin, err := hex.DecodeString(testSOPINHex)
 	if err != nil {
 		panic(err)
@@ -77,9 +86,22 @@ func TestNoSecretLeaks(t *testing.T) {
 			invocation{"status " + mode, []string{"status", mode}},
 			invocation{"verify " + mode, []string{"verify", mode, "--pin", "env:" + envPIN}},
 			invocation{"dkek create " + mode, []string{"dkek", "create", newShares["dkek create "+mode], mode, "--password", "env:" + envPassword}},
+			invocation{"pin status " + mode, []string{"pin", "status", mode}},
+			invocation{"pin change " + mode, []string{"pin", "change", mode, "--pin", "env:" + envPIN, "--new-pin", "env:" + envPIN7}},
+			invocation{"pin change back " + mode, []string{"pin", "change", mode, "--pin", "env:" + envPIN7, "--new-pin", "env:" + envPIN}},
+			invocation{"wrong pin change " + mode, []string{"pin", "change", mode, "--pin", "env:" + envWrongPIN, "--new-pin", "env:" + envPIN7}},
+			invocation{"pin unblock " + mode, []string{"pin", "unblock", mode, "--so-pin", "env:" + envSOPIN, "--new-pin", "env:" + envPIN}},
+			invocation{"so-pin change " + mode, []string{"so-pin", "change", mode, "--so-pin", "env:" + envSOPIN, "--new-so-pin", "env:" + envNewSO}},
+			invocation{"so-pin change back " + mode, []string{"so-pin", "change", mode, "--so-pin", "env:" + envNewSO, "--new-so-pin", "env:" + envSOPIN}},
 			invocation{"failing init " + mode, append([]string{"init", mode}, secretArgs...)},
+			invocation{"dkek status " + mode, []string{"dkek", "status", "--all", mode}},
+			invocation{"dkek domain status " + mode, []string{"dkek", "domain", "status", mode}},
 		)
 	}
+	runs = append(runs,
+		invocation{"dkek kcv --json", []string{"dkek", "kcv", own.path, "--json", "--password", "env:" + envPassword}},
+		invocation{"dkek import --verbose", []string{"dkek", "import", own.path, "--verbose", "--password", "env:" + envPassword, "--pin", "env:" + envPIN}},
+	)
 	runs = append(runs, invocation{"init --dry-run", append([]string{"init", "--dry-run"}, append(shareArgs, secretArgs...)...)})
 
 	outputs := map[string]result{}
@@ -87,7 +109,9 @@ func TestNoSecretLeaks(t *testing.T) {
 		outputs[inv.name] = run(t, inv.args...)
 	}
 
-	for _, name := range []string{"init with share --verbose", "init with share --json", "status --verbose", "verify --verbose"} {
+	for _, name := range []string{"init with share --verbose", "init with share --json", "status --verbose", "verify --verbose",
+		"pin status --verbose", "pin change --verbose", "pin change back --verbose", "pin unblock --verbose",
+		"so-pin change --verbose", "so-pin change back --verbose", "pin change --json", "pin unblock --json", "so-pin change back --json"} {
 		if got := outputs[name].code; got != exitOK {
 			t.Errorf("%s exited %d, want 0\n%s", name, got, outputs[name].output())
 		}
@@ -144,6 +168,17 @@ func TestNoSecretLeaks(t *testing.T) {
 	} {
 		if !strings.Contains(trace, want) {
 			t.Errorf("verbose trace of init lacks %q", want)
+		}
+	}
+
+	pinTraces := map[string]string{
+		"pin change --verbose":    `command="00 24 00 81 0D ** `,
+		"pin unblock --verbose":   `command="00 2C 00 81 0E ** `,
+		"so-pin change --verbose": `command="00 24 00 88 10 ** `,
+	}
+	for name, want := range pinTraces {
+		if !strings.Contains(outputs[name].stderr, want) {
+			t.Errorf("verbose trace of %s lacks %q", name, want)
 		}
 	}
 }

@@ -37,6 +37,7 @@ const (
 	testSharePassword = "correct horse 42"
 	wrongPIN          = "93Z114"
 	wrongSOPINHex     = "1111111111111111"
+	newSOPINHex       = "7A3C5E1B9D2F4A68" // for so-pin change; not printable, so it has no 8-character form
 )
 
 // Environment variables that carry the test secrets to the binary, which
@@ -48,6 +49,7 @@ const (
 	envPassword = "SCHSM_TEST_SHARE_PASSWORD"
 	envWrongPIN = "SCHSM_TEST_WRONG_PIN"
 	envWrongSO  = "SCHSM_TEST_WRONG_SOPIN"
+	envNewSO    = "SCHSM_TEST_NEW_SOPIN"
 	envUnset    = "SCHSM_TEST_UNSET_VARIABLE"
 )
 
@@ -163,6 +165,7 @@ func secretEnv() []string {
 		envPassword + "=" + testSharePassword,
 		envWrongPIN + "=" + wrongPIN,
 		envWrongSO + "=" + wrongSOPINHex,
+		envNewSO + "=" + newSOPINHex,
 		"SC_HSM_INIT_PKCS11_MODULE=" + pkcs11Module,
 	}
 }

@@ -32,6 +32,7 @@ type verifyOutput struct {
 	Error    string               `json:"error,omitempty"`
 	Reader   string               `json:"reader"`
 	Serial   string               `json:"serial"`
+	UserPIN  *schsm.PINStatus     `json:"user_pin,omitempty"` // read over PC/SC before the PKCS#11 checks
 	Report   *pkcs11bridge.Report `json:"verification,omitempty"`
 }
 
@@ -67,10 +68,12 @@ func (a *app) finishInit(out *initOutput, err error) error {
 			fmt.Fprintln(w, line)
 		}
 	}
-	if res.After.Info.Family != schsm.FamilyUnknown || res.After.Serial != "" {
-		printDeviceStatus(w, res.After)
+	if res.After != nil {
+		printDeviceStatus(w, *res.After)
 	}
-	if res.KCV != nil {
+	if res.KCV != nil && (res.After == nil || res.After.DKEK == nil) {
+		// Without a read-back the device status above lacks the DKEK line,
+		// which otherwise carries the key check value.
 		fmt.Fprintf(w, "DKEK key check value: %X (the first 8 bytes of SHA-256 of the DKEK)\n", res.KCV[:])
 	}
 	for _, r := range res.Remaining {
@@ -107,11 +110,15 @@ func (a *app) finishVerify(out *verifyOutput, err error) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Reader:        %s\nSerial:        %s\n", out.Reader, out.Serial)
+	if out.UserPIN != nil {
+		fmt.Fprintf(a.stdout, "User PIN:      %s\n", describePIN(*out.UserPIN))
+	}
 	if out.Report != nil {
 		printReport(a.stdout, out.Report)
 	}
 	if err != nil {
 		a.reported = true
+		fmt.Fprintf(a.stdout, "Result:        FAILED (exit code %d); the error is on standard error\n", out.ExitCode)
 		fmt.Fprintf(a.stderr, "sc-hsm-init: %v\n", err)
 		return err
 	}
@@ -137,9 +144,9 @@ func printDeviceStatus(w io.Writer, st schsm.DeviceStatus) {
 	case st.DKEK == nil || !st.DKEK.Configured:
 		fmt.Fprintln(w, "DKEK:          none")
 	case st.DKEK.Outstanding > 0:
-		fmt.Fprintf(w, "DKEK:          %d shares, %d still missing\n", st.DKEK.Total, st.DKEK.Outstanding)
+		fmt.Fprintf(w, "DKEK:          %d %s, %d still missing\n", st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.Outstanding)
 	default:
-		fmt.Fprintf(w, "DKEK:          %d shares, key check value %X\n", st.DKEK.Total, st.DKEK.KCV[:])
+		fmt.Fprintf(w, "DKEK:          %d %s, key check value %X\n", st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.KCV[:])
 	}
 	if st.PKA != nil {
 		fmt.Fprintf(w, "Public keys:   %d registered of %d, %d required, %d authenticated\n",
@@ -158,7 +165,7 @@ func describePIN(p schsm.PINStatus) string {
 	case p.Verified:
 		return "verified in this session"
 	case p.SW&0xFFF0 == 0x63C0:
-		return fmt.Sprintf("%d tries left", p.TriesLeft)
+		return fmt.Sprintf("%d %s left", p.TriesLeft, plural(p.TriesLeft, "try", "tries"))
 	default:
 		return fmt.Sprintf("status word %04X", p.SW)
 	}
@@ -203,7 +210,7 @@ func printReport(w io.Writer, r *pkcs11bridge.Report) {
 	}
 	if r.Token != nil {
 		fmt.Fprintf(w, "Token:         %q by %s, model %s, serial %s\n", r.Token.Label, r.Token.Manufacturer, r.Token.Model, r.Token.Serial)
-		fmt.Fprintf(w, "Token flags:   %s\n", strings.Join(r.Token.Flags, " "))
+		fmt.Fprintf(w, "Token flags:   %s\n", strings.Join(r.Token.Flags, ", "))
 	}
 	if r.URI != "" {
 		fmt.Fprintf(w, "Token URI:     %s\n", r.URI)
@@ -211,6 +218,10 @@ func printReport(w io.Writer, r *pkcs11bridge.Report) {
 	fmt.Fprintf(w, "Mechanisms:    %d\n", len(r.Mechanisms))
 	fmt.Fprintf(w, "Objects:       %d\n", len(r.Objects))
 	for _, o := range r.Objects {
-		fmt.Fprintf(w, "  %s %q id %s\n", o.Class, o.Label, o.ID)
+		line := fmt.Sprintf("  %s %q", o.Class, o.Label)
+		if o.ID != "" {
+			line += " id " + o.ID
+		}
+		fmt.Fprintln(w, line)
 	}
 }

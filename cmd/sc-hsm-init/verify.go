@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -51,7 +52,12 @@ PIN when only one try is left unless --force-last-try is given.`,
 				return err
 			}
 
-			out := verifyOutput{Reader: reader, Serial: st.Serial}
+			out := verifyOutput{Reader: reader, Serial: st.Serial, UserPIN: &st.UserPIN}
+			if st.UserPIN.TransportPIN {
+				// Every login fails with SW 6984 until the PIN is changed.
+				return a.finishVerify(&out, withExit(exitStepsRemain,
+					errors.New("transport PIN active: change it before use with sc-hsm-init pin change; nothing was presented")))
+			}
 			out.Report, err = a.verifyToken(cmd, &f, reader, st.Serial, pin, st.UserPIN.KnownTriesLeft())
 			return a.finishVerify(&out, err)
 		},

@@ -47,8 +47,10 @@ type blankDevice struct {
 
 	initialized   bool
 	authenticated bool
+	pinChanged    bool // CHANGE REFERENCE DATA ended transport-PIN mode
 	options       uint16
 	shares        [][32]byte
+	domains       map[byte]*planDomain // key domains, with Settings.KeyDomains
 }
 
 // planCHR is the certificate holder reference of the model's device
@@ -96,10 +98,20 @@ func (d *blankDevice) answer(cmd schsm.Command) ([]byte, uint16) {
 	case cmd.INS == 0x20:
 		return nil, d.verifyAnswer(cmd)
 
+	case cmd.INS == 0x24 && cmd.P2 == schsm.PINRefUser:
+		if !d.initialized {
+			return nil, swReferenceMissing
+		}
+		d.pinChanged, d.authenticated = true, true
+		return nil, swOK
+
 	case cmd.INS == 0x50:
 		d.initialized, d.authenticated = true, true
 		d.options = d.sentOptions(cmd.Data)
 		return nil, swOK
+
+	case cmd.INS == 0x52 && d.settings.KeyDomains > 0 && d.initialized:
+		return d.keyDomainAnswer(cmd)
 
 	case cmd.INS == 0x52 && cmd.P1 == 0x00:
 		return d.dkekAnswer(cmd)
@@ -150,7 +162,7 @@ func (d *blankDevice) verifyAnswer(cmd schsm.Command) uint16 {
 		return swReferenceMissing
 	case s.UserPIN.IsZero():
 		return swReferenceMissing
-	case s.TransportPIN:
+	case s.TransportPIN && !d.pinChanged:
 		return swTransportPIN
 	case len(cmd.Data) > 0:
 		d.authenticated = true

@@ -43,9 +43,25 @@ type Request struct {
 	Settings schsm.Settings
 	Shares   [][32]byte
 
+	// KeyDomains, with Settings.KeyDomains, are the DKEK key domains to
+	// create after INITIALIZE, domain 0 first, and the shares to import
+	// into each. Shares must then be empty.
+	KeyDomains []KeyDomainSetup
+
 	// Force allows erasing an initialized device. Settings.Force does the
 	// same, so either one is enough.
 	Force bool
+
+	// NewPIN, with Settings.TransportPIN, replaces the transport PIN right
+	// after INITIALIZE in the same session, so that the device leaves
+	// transport-PIN mode before anyone else can select it. Run then
+	// verifies NewPIN and goes on as without a transport PIN.
+	NewPIN schsm.Secret
+
+	// BeforeErase, when not nil, is called with what will be lost before
+	// INITIALIZE erases an initialized device. An error from it stops Run
+	// before INITIALIZE and is returned.
+	BeforeErase func(Erasure) error
 }
 
 // StepStatus is the outcome of one step.
@@ -66,11 +82,12 @@ type StepResult struct {
 }
 
 // Result is what Run found and did. After an error it holds the steps up to
-// the one that failed.
+// the one that failed. Before and After are nil until the device status was
+// read, so a run that fails before the read-back has no After.
 type Result struct {
-	Before schsm.DeviceStatus `json:"before"`
-	After  schsm.DeviceStatus `json:"after"`
-	Steps  []StepResult       `json:"steps"`
+	Before *schsm.DeviceStatus `json:"before"`
+	After  *schsm.DeviceStatus `json:"after"`
+	Steps  []StepResult        `json:"steps"`
 
 	// KCV is the key check value of the DKEK of key domain 0 once every
 	// share is in, nil while shares are outstanding or without a DKEK.
@@ -79,11 +96,18 @@ type Result struct {
 	// Remaining lists what is still to be done before the device is in use,
 	// such as changing a transport PIN or registering public keys.
 	Remaining []string `json:"remaining,omitempty"`
-	Warnings  []string `json:"warnings,omitempty"`
+
+	// KeyDomains is the state of each key domain Run created.
+	KeyDomains []KeyDomainResult `json:"key_domains,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
 
 	// Serial is the token serial number that OpenSC shows, read from the
 	// device certificate after initialization.
 	Serial string `json:"serial,omitempty"`
+
+	// Erased lists the objects that initializing an initialized device
+	// destroyed, counted before INITIALIZE. It is nil for a blank device.
+	Erased *Erasure `json:"erased,omitempty"`
 }
 
 var (
@@ -93,6 +117,10 @@ var (
 
 	// ErrShareCount means Request.Shares does not fit the settings.
 	ErrShareCount = errors.New("wrong number of DKEK shares")
+
+	// ErrDuplicateShare means two of Request.Shares are equal. Their XOR
+	// would cancel out, so the DKEK would lack both.
+	ErrDuplicateShare = errors.New("the same DKEK share was given twice")
 
 	// ErrKCVMismatch means the device reports another key check value than
 	// the shares give, so a share went wrong on the way.
@@ -180,11 +208,13 @@ func (r *runner) fail(step string, err error) error {
 //
 // The sequence: validate the request (no APDU is sent when it is invalid);
 // read the device status and reject an initialized device unless Force is
-// set, or a blocked SO-PIN; INITIALIZE DEVICE; VERIFY the new user PIN;
-// import the shares into key domain 0 and compare the key check value with
-// the shares' own; write the token label to EF.TokenInfo as sc-hsm-tool
-// --label does; SELECT again, which logs out, and check the options, the
-// PIN retry counters and the serial number.
+// set, or a blocked SO-PIN; count the objects that re-initialization erases
+// and call BeforeErase; INITIALIZE DEVICE; replace a transport PIN with
+// NewPIN; VERIFY the new user PIN; import the shares into key domain 0
+// and compare the key check value with the shares' own; write the token
+// label to EF.TokenInfo as sc-hsm-tool --label does; SELECT again, which
+// logs out, and check the options, the PIN retry counters and the serial
+// number.
 //
 // Any card error stops the run and is returned as a *StepError, with the
 // steps done so far in the Result.
@@ -204,10 +234,16 @@ func Run(card *schsm.Card, req Request, progress func(step string)) (Result, err
 	if err != nil {
 		return r.res, err
 	}
+	if err := r.changeTransportPIN(); err != nil {
+		return r.res, err
+	}
 	if err := r.verifyPIN(); err != nil {
 		return r.res, err
 	}
 	if err := r.importShares(); err != nil {
+		return r.res, err
+	}
+	if err := r.setUpKeyDomains(); err != nil {
 		return r.res, err
 	}
 	if err := r.checkDKEK(); err != nil {
@@ -230,6 +266,12 @@ func checkRequest(req Request) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNewPIN(req); err != nil {
+		return nil, err
+	}
+	if err := checkKeyDomains(req); err != nil {
+		return nil, err
+	}
 
 	n := len(req.Shares)
 	switch {
@@ -245,7 +287,7 @@ func checkRequest(req Request) ([]string, error) {
 	for i := range req.Shares {
 		for j := i + 1; j < n; j++ {
 			if req.Shares[i] == req.Shares[j] {
-				return nil, fmt.Errorf("%w: shares %d and %d are equal and would cancel out; use distinct shares", ErrShareCount, i+1, j+1)
+				return nil, duplicateShareError(s.ShareFiles, i, j)
 			}
 		}
 	}
@@ -258,7 +300,7 @@ func (r *runner) preflight() error {
 	if err != nil {
 		return r.fail(StepReadStatus, err)
 	}
-	r.res.Before = before
+	r.res.Before = &before
 
 	if before.SOPIN.Blocked {
 		return r.fail(StepReadStatus, ErrSOPINBlocked)
@@ -272,9 +314,17 @@ func (r *runner) preflight() error {
 		r.res.Warnings = append(r.res.Warnings, "re-initializing a Pico HSM without its old PIN verified makes it generate a new device key "+
 			"and a new self-signed device certificate, so the serial number may change")
 	}
+	if err := r.checkPicoTransportPIN(before.Info); err != nil {
+		return r.fail(StepReadStatus, err)
+	}
 	if pico && r.req.Settings.TransportPIN {
 		r.res.Warnings = append(r.res.Warnings, "Pico HSM firmware 6.x never leaves transport-PIN mode, even after the PIN is changed, "+
 			"so every later user PIN VERIFY fails with SW 6984")
+	}
+	if before.Initialized {
+		if err := r.countErasure(before); err != nil {
+			return r.fail(StepReadStatus, err)
+		}
 	}
 
 	state := "blank"
@@ -321,13 +371,13 @@ func describeDKEK(p schsm.InitParams) string {
 	case p.DKEKShares == 0:
 		parts = append(parts, "random DKEK")
 	default:
-		parts = append(parts, fmt.Sprintf("%d DKEK shares", p.DKEKShares))
+		parts = append(parts, fmt.Sprintf("%d DKEK %s", p.DKEKShares, plural(p.DKEKShares, "share", "shares")))
 	}
 	if p.PKATotal > 0 {
 		parts = append(parts, fmt.Sprintf("public key authentication %d of %d", p.PKARequired, p.PKATotal))
 	}
 	if p.KeyDomains > 0 {
-		parts = append(parts, fmt.Sprintf("%d key domains", p.KeyDomains))
+		parts = append(parts, fmt.Sprintf("%d key %s", p.KeyDomains, plural(p.KeyDomains, "domain", "domains")))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -338,7 +388,7 @@ func (r *runner) verifyPIN() error {
 	case s.UserPIN.IsZero():
 		r.skip(StepVerifyPIN, "no user PIN is set (public key authentication only)")
 		return nil
-	case s.TransportPIN:
+	case r.transportActive():
 		// The card returns 6984 to every VERIFY of a transport PIN. The
 		// session INITIALIZE left authenticated serves the next steps.
 		r.skip(StepVerifyPIN, "a transport PIN cannot be verified before it is changed")
@@ -346,7 +396,7 @@ func (r *runner) verifyPIN() error {
 	}
 
 	r.begin(StepVerifyPIN)
-	if err := r.card.VerifyPIN(schsm.PINRefUser, s.UserPIN.Bytes()); err != nil {
+	if err := r.card.VerifyPIN(schsm.PINRefUser, r.sessionPIN().Bytes()); err != nil {
 		return r.fail(StepVerifyPIN, err)
 	}
 	r.done(StepVerifyPIN, "the new user PIN is accepted")
@@ -370,7 +420,7 @@ func (r *runner) importShares() error {
 		if err != nil {
 			return r.fail(step, fmt.Errorf("share %d of %d: %w", i+1, len(shares), err))
 		}
-		r.done(step, fmt.Sprintf("%d of %d shares outstanding", st.Outstanding, st.Total))
+		r.done(step, fmt.Sprintf("%d of %d %s outstanding", st.Outstanding, st.Total, plural(st.Total, "share", "shares")))
 	}
 	return nil
 }
@@ -382,6 +432,8 @@ func (r *runner) checkDKEK() error {
 	switch {
 	case s.DKEKShares == schsm.NoDKEK:
 		return nil
+	case s.KeyDomains > 0 && len(r.req.KeyDomains) > 0:
+		return nil // setUpKeyDomains checked each domain
 	case s.KeyDomains > 0:
 		r.skip(StepCheckDKEK, "key domains are configured, so key domain 0 has no DKEK yet")
 		return nil
@@ -398,7 +450,7 @@ func (r *runner) checkDKEK() error {
 			st.Outstanding, st.Total, s.DKEKShares-imported))
 	}
 	if st.Outstanding > 0 {
-		r.done(StepCheckDKEK, fmt.Sprintf("%d of %d shares outstanding, so there is no key check value yet", st.Outstanding, st.Total))
+		r.done(StepCheckDKEK, fmt.Sprintf("%d of %d %s outstanding, so there is no key check value yet", st.Outstanding, st.Total, plural(st.Total, "share", "shares")))
 		return nil
 	}
 
@@ -437,7 +489,7 @@ func (r *runner) writeLabel() error {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the label %q is not written: a Pico HSM generates EF.TokenInfo itself, "+
 			"so OpenSC shows the firmware's label (\"Pico-HSM\")", s.Label))
 		return nil
-	case s.TransportPIN:
+	case r.transportActive():
 		r.skip(StepWriteLabel, "EF.TokenInfo needs a verified user PIN, and a transport PIN cannot be verified")
 		return nil
 	case s.UserPIN.IsZero():
@@ -462,7 +514,7 @@ func (r *runner) readBack(sentOptions uint16) error {
 	if err != nil {
 		return r.fail(StepReadBack, err)
 	}
-	r.res.After = after
+	r.res.After = &after
 	r.res.Serial = after.Serial
 
 	// The low option byte is echoed by every device; only a Pico HSM keeps
@@ -472,6 +524,10 @@ func (r *runner) readBack(sentOptions uint16) error {
 	if after.Info.Family == schsm.FamilyPicoHSM {
 		mask = 0xFFFF
 	}
+	if !r.req.NewPIN.IsZero() {
+		// Changing the transport PIN clears option 0002 on a SmartCard-HSM.
+		mask &^= schsm.OptionTransportPIN
+	}
 	if readOptions&mask != sentOptions&mask {
 		return r.fail(StepReadBack, fmt.Errorf("%w: sent %04X, read %04X", ErrOptionsMismatch, sentOptions&mask, readOptions&mask))
 	}
@@ -479,9 +535,11 @@ func (r *runner) readBack(sentOptions uint16) error {
 	s := r.req.Settings
 	user := after.UserPIN
 	switch {
-	case s.TransportPIN && !user.TransportPIN:
+	case r.transportActive() && !user.TransportPIN:
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the device does not report transport-PIN mode (user PIN status SW %04X)", user.SW))
-	case !s.TransportPIN && !s.UserPIN.IsZero() && user.TriesLeft != s.Retries:
+	case !r.transportActive() && user.TransportPIN:
+		r.res.Warnings = append(r.res.Warnings, "the device still reports transport-PIN mode after the transport PIN was changed")
+	case !r.transportActive() && !s.UserPIN.IsZero() && user.TriesLeft != s.Retries:
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("the device reports %d user PIN tries, expected %d (SW %04X)", user.TriesLeft, s.Retries, user.SW))
 	}
 	if !after.Initialized {
@@ -490,10 +548,10 @@ func (r *runner) readBack(sentOptions uint16) error {
 
 	detail := fmt.Sprintf("options %04X", readOptions)
 	if user.TriesLeft > 0 {
-		detail += fmt.Sprintf(", user PIN %d tries", user.TriesLeft)
+		detail += fmt.Sprintf(", user PIN %d %s", user.TriesLeft, plural(user.TriesLeft, "try", "tries"))
 	}
 	if tries := after.SOPIN.KnownTriesLeft(); tries >= 0 {
-		detail += fmt.Sprintf(", SO-PIN %d tries", tries)
+		detail += fmt.Sprintf(", SO-PIN %d %s", tries, plural(tries, "try", "tries"))
 	}
 	if after.Serial != "" {
 		detail += ", serial " + after.Serial
@@ -512,23 +570,20 @@ func (r *runner) listRemaining() {
 		r.res.Remaining = append(r.res.Remaining, fmt.Sprintf(format, args...))
 	}
 
-	if s.TransportPIN {
-		add("change the transport PIN to the user's own PIN (pkcs11-tool --change-pin or sc-hsm-tool); the device rejects logins until then")
+	if r.transportActive() {
+		add("change the transport PIN to the user's own PIN (sc-hsm-init pin change, or init --new-pin next time); the device rejects logins until then")
 	}
 	if s.KeyDomains > 0 {
-		add("create the %d key domains with MANAGE KEY DOMAIN after verifying the user PIN", s.KeyDomains)
-		if s.DKEKShares > 0 {
-			add("import the %d DKEK shares into key domain 0 once it exists", s.DKEKShares)
-		}
+		r.listKeyDomainsRemaining(add)
 	} else if s.DKEKShares > 0 && len(r.req.Shares) < s.DKEKShares {
-		add("import the other %d of %d DKEK shares (sc-hsm-tool --import-dkek-share)", s.DKEKShares-len(r.req.Shares), s.DKEKShares)
+		add("import the other %d of %d DKEK %s (sc-hsm-tool --import-dkek-share)", s.DKEKShares-len(r.req.Shares), s.DKEKShares, plural(s.DKEKShares, "share", "shares"))
 	}
 	if s.PKATotal > 0 {
-		add("register %d public keys for public key authentication (sc-hsm-tool --register-public-key)", s.PKATotal)
+		add("register %d public %s for public key authentication (sc-hsm-tool --register-public-key)", s.PKATotal, plural(s.PKATotal, "key", "keys"))
 	}
 	if s.Label != "" && r.res.Before.Info.Family != schsm.FamilyPicoHSM {
 		switch {
-		case s.TransportPIN:
+		case r.transportActive():
 			add("write the token label %q to EF.TokenInfo (2F03) once the transport PIN is changed; "+
 				"the device accepts the write only after the user PIN is verified, which a transport PIN prevents", s.Label)
 		case s.UserPIN.IsZero():

@@ -100,6 +100,9 @@ type session struct {
 	// makes the SO-PIN status query return 9000, as on the Pico.
 	soVerified bool
 	challenge  []byte
+	// pka holds the keys selected, learned and authenticated for public
+	// key authentication.
+	pka pkaSession
 	// pending holds response data that waits for GET RESPONSE.
 	pending []byte
 	chain   *chainedCommand
@@ -325,12 +328,12 @@ func (c *Card) dispatch(cmd schsm.Command) schsm.Response {
 		return c.publicKeyAuthentication(cmd)
 	case insEnumerateObjects:
 		return c.enumerateObjects(cmd)
-	case insMSE, insPSO, insExternalAuth:
-		// TODO: public key authentication (register keys with MSE SET +
-		// PSO VERIFY CERTIFICATE, authenticate with GET CHALLENGE, MSE SET
-		// AT and EXTERNAL AUTHENTICATE). The state keeps a list of
-		// registered keys for it.
-		return statusOnly(schsm.SWINSNotSupported)
+	case insMSE:
+		return c.manageSecurityEnvironment(cmd)
+	case insPSO:
+		return c.performSecurityOperation(cmd)
+	case insExternalAuth:
+		return c.externalAuthenticate(cmd)
 	default:
 		return statusOnly(schsm.SWINSNotSupported)
 	}

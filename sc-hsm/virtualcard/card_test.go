@@ -204,7 +204,7 @@ func TestMalformedAPDUs(t *testing.T) {
 		{"extended Lc zero", "00200081 000000 00", schsm.SWWrongLength},
 		{"extended Lc mismatch", "00200081 000006 3634", schsm.SWWrongLength},
 		{"unknown INS", "00FF0000", schsm.SWINSNotSupported},
-		{"MSE not implemented", "0022 81B6 03 830100", schsm.SWINSNotSupported},
+		{"MSE with an unknown key", "0022 81B6 03 830100", schsm.SWReferenceNotFound},
 		{"secure messaging CLA 0C", "0C200081", schsm.SWCLANotSupported},
 		{"secure messaging CLA 84", "84200081", schsm.SWCLANotSupported},
 		{"unknown CLA A0", "A0200081", schsm.SWCLANotSupported},
@@ -515,7 +515,8 @@ func TestInitializeWithoutUserPIN(t *testing.T) {
 	expectSW(t, c, soPINStatus, schsm.SWOK)
 	expectResponse(t, c, "8054000000", schsm.SWOK, "02020100")
 	expectSW(t, c, "8054000100", schsm.SWIncorrectP1P2)
-	expectSW(t, c, "80540000 02 6700", schsm.SWIncorrectP1P2)
+	// Data that is no authenticated request is rejected as wrong data.
+	expectSW(t, c, "80540000 02 6700", schsm.SWWrongData)
 }
 
 func TestCardGeneratedDKEK(t *testing.T) {

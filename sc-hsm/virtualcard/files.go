@@ -163,7 +163,7 @@ func (c *Card) readBinary(cmd schsm.Command) schsm.Response {
 	if !found {
 		return statusOnly(schsm.SWFileNotFound)
 	}
-	if byte(fid>>8) == prefixPINProtected && !c.sess.userVerified {
+	if byte(fid>>8) == prefixPINProtected && !c.accessGranted() {
 		return statusOnly(schsm.SWSecurityStatus)
 	}
 	c.sess.currentEF, c.sess.hasCurrentEF = fid, true
@@ -184,7 +184,7 @@ func (c *Card) readBinary(cmd schsm.Command) schsm.Response {
 // 54 02 <offset> 53 <length> <data>. A write past the end extends the file,
 // with zero bytes filling any gap. It needs the user PIN.
 func (c *Card) updateBinary(cmd schsm.Command) schsm.Response {
-	if !c.sess.userVerified {
+	if !c.accessGranted() {
 		return statusOnly(schsm.SWSecurityStatus)
 	}
 	fid, found := c.targetEF(cmd)
@@ -225,7 +225,7 @@ func (c *Card) updateBinary(cmd schsm.Command) schsm.Response {
 // deleteFile implements DELETE FILE (00 E4 02 00 02 <FID>). It needs the
 // user PIN. The device key CC00, EF.C_DevAut and EF.DIR cannot be deleted.
 func (c *Card) deleteFile(cmd schsm.Command) schsm.Response {
-	if !c.sess.userVerified {
+	if !c.accessGranted() {
 		return statusOnly(schsm.SWSecurityStatus)
 	}
 	var fid uint16

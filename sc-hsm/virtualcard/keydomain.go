@@ -93,7 +93,7 @@ func (c *Card) importShare(domain *keyDomain, share []byte) schsm.Response {
 // createKeyDomain defines a DKEK key domain with the number of shares in
 // the single data byte. It needs the user PIN.
 func (c *Card) createKeyDomain(domain *keyDomain, data []byte) schsm.Response {
-	if !c.sess.userVerified {
+	if !c.accessGranted() {
 		return statusOnly(schsm.SWConditionsNotSatisfied)
 	}
 	if len(data) != 1 {
@@ -115,7 +115,7 @@ func (c *Card) createKeyDomain(domain *keyDomain, data []byte) schsm.Response {
 // CardContact: success returns 9000. The Pico returns 6A88, and the status
 // word of a real card is not documented.
 func (c *Card) deleteKeyDomain(domain *keyDomain) schsm.Response {
-	if !c.sess.userVerified {
+	if !c.accessGranted() {
 		return statusOnly(schsm.SWConditionsNotSatisfied)
 	}
 	if !domain.Defined {
@@ -130,7 +130,7 @@ func (c *Card) deleteKeyDomain(domain *keyDomain) schsm.Response {
 // clearKeyDomain clears the DKEK and the imported shares of the domain but
 // keeps its number of shares. It needs the user PIN.
 func (c *Card) clearKeyDomain(domain *keyDomain) schsm.Response {
-	if !c.sess.userVerified {
+	if !c.accessGranted() {
 		return statusOnly(schsm.SWConditionsNotSatisfied)
 	}
 	if !domain.Defined {

@@ -164,6 +164,9 @@ func (s *state) check() error {
 	if s.PKA != nil && (s.PKA.Total < 1 || s.PKA.Required < 1 || s.PKA.Required > s.PKA.Total || len(s.PKA.Registered) > s.PKA.Total) {
 		return errors.New("public key authentication setting is invalid")
 	}
+	if s.PKA != nil && !checkRegisteredKeys(s.PKA.Registered) {
+		return errors.New("a registered public key is invalid or registered twice")
+	}
 	for key, content := range s.Files {
 		fid, valid := parseFileKey(key)
 		if !valid || !writableFID(fid) {
