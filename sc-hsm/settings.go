@@ -191,8 +191,8 @@ func (s Settings) Validate() (warnings []string, err error) {
 	}
 	problems = append(problems, s.shareFileProblems()...)
 	if n := len(s.ShareFiles); n > 0 && n < s.DKEKShares && s.KeyDomains == 0 {
-		warnings = append(warnings, fmt.Sprintf("%d of %d DKEK shares are given; the device cannot wrap or unwrap keys until the other %d are imported",
-			n, s.DKEKShares, s.DKEKShares-n))
+		warnings = append(warnings, fmt.Sprintf("%d of %d DKEK shares %s given; the device cannot wrap or unwrap keys until the other %d %s imported",
+			n, s.DKEKShares, plural(n, "is", "are"), s.DKEKShares-n, plural(s.DKEKShares-n, "is", "are")))
 	}
 
 	// Public key authentication.
@@ -250,8 +250,8 @@ func (s Settings) shareFileProblems() []Problem {
 				n, plural(n, "file is", "files are"), n)})
 	case n > s.DKEKShares:
 		problems = append(problems, Problem{FieldShareFiles,
-			fmt.Sprintf("%d share files are given for %d DKEK %s; give at most %d files or raise --dkek-shares",
-				n, s.DKEKShares, plural(s.DKEKShares, "share", "shares"), s.DKEKShares)})
+			fmt.Sprintf("%d share files are given for %d DKEK %s; give at most %d %s or raise --dkek-shares",
+				n, s.DKEKShares, plural(s.DKEKShares, "share", "shares"), s.DKEKShares, plural(s.DKEKShares, "file", "files"))})
 	}
 
 	// The DKEK is the XOR of the shares, so the same share twice cancels out.

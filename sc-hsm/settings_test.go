@@ -45,14 +45,17 @@ func TestValidateProblems(t *testing.T) {
 		{"PIN 16 characters", func(s *Settings) { s.UserPIN = SecretFromString("1234567890123456"); s.Retries = 10 }, "", ""},
 		{"PIN 17 characters", func(s *Settings) { s.UserPIN = SecretFromString("12345678901234567") }, FieldUserPIN, "17 characters"},
 		{"PIN with control character", func(s *Settings) { s.UserPIN = SecretFromString("1234\t678") }, FieldUserPIN, "character 5"},
-		{"PIN with non-ASCII", func(s *Settings) { s.UserPIN = SecretFromString("12345ä") }, FieldUserPIN, "character 6"},
+		{"PIN with non-ASCII", func(s *Settings) { s.UserPIN = SecretFromString("12345ä") }, FieldUserPIN, "non-ASCII characters (6 characters, 7 bytes"},
+		{"PIN of full-width digits", func(s *Settings) { s.UserPIN = SecretFromString("１２３４５６") }, FieldUserPIN, "non-ASCII characters (6 characters, 18 bytes"},
 		{"PIN with punctuation", func(s *Settings) { s.UserPIN = SecretFromString("a b~!@#") }, "", ""},
 		{"PIN missing", func(s *Settings) { s.UserPIN = Secret{} }, FieldUserPIN, "missing"},
 		{"PIN missing with PKA", func(s *Settings) { s.UserPIN = Secret{}; s.PKATotal, s.PKARequired = 2, 1 }, "", ""},
 		{"SO-PIN missing", func(s *Settings) { s.SOPIN = nil }, FieldSOPIN, "missing"},
 
-		{"retries 0", func(s *Settings) { s.Retries = 0 }, FieldRetries, "1 to 10"},
-		{"retries negative", func(s *Settings) { s.Retries = -1 }, FieldRetries, "1 to 10"},
+		{"retries 0", func(s *Settings) { s.Retries = 0 }, FieldRetries, "set 1 to 3 retries for a PIN of 6 characters"},
+		{"retries negative", func(s *Settings) { s.Retries = -1 }, FieldRetries, "set 1 to 3 retries for a PIN of 6 characters"},
+		{"retries 0, 8-character PIN", func(s *Settings) { s.Retries = 0; s.UserPIN = SecretFromString("48291357") }, FieldRetries, "set 1 to 10 retries"},
+		{"retries 11", func(s *Settings) { s.Retries = 11 }, FieldRetries, "set 1 to 3 retries"},
 		{"retries 4 for 6 chars", func(s *Settings) { s.Retries = 4 }, FieldRetries, "at most 3"},
 		{"retries 3 for 6 chars", func(s *Settings) { s.Retries = 3 }, "", ""},
 		{"retries 5 for 7 chars", func(s *Settings) { s.UserPIN = SecretFromString("1234567"); s.Retries = 5 }, "", ""},
@@ -419,11 +422,71 @@ func TestValidateWarnsLongLabel(t *testing.T) {
 	}
 	found := false
 	for _, w := range warnings {
-		if strings.Contains(w, "OpenSC's PKCS#11 module shows only the first 22") {
+		if strings.Contains(w, "longer than 22 bytes as their first 19 followed by \"...\"") {
 			found = true
 		}
 	}
 	if !found {
 		t.Errorf("warnings %q lack the OpenSC label length warning", warnings)
+	}
+}
+
+func TestValidateLabelOfOpenSCLength(t *testing.T) {
+	s := DefaultSettings()
+	sopin := SOPIN{'1', '2', '3', '4', '5', '6', '7', '8'}
+	s.SOPIN = &sopin
+	s.UserPIN = SecretFromString("482913")
+	s.Label = strings.Repeat("L", 22) // OpenSC 0.23 shows 22 bytes in full
+	warnings, err := s.Validate()
+	if err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	for _, w := range warnings {
+		if strings.Contains(w, "label") {
+			t.Errorf("a 22-byte label got the warning %q", w)
+		}
+	}
+	if OpenSCLabelShown != 19 {
+		t.Errorf("OpenSCLabelShown = %d, want 19", OpenSCLabelShown)
+	}
+}
+
+func TestValidateNonASCIIPINNeverShowsIt(t *testing.T) {
+	s := DefaultSettings()
+	sopin := SOPIN{'1', '2', '3', '4', '5', '6', '7', '8'}
+	s.SOPIN = &sopin
+	s.UserPIN = SecretFromString("１２３４５６")
+	_, err := s.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a PIN of full-width digits")
+	}
+	if strings.Contains(err.Error(), "18 characters") {
+		t.Errorf("error %q counts bytes as characters", err)
+	}
+	if strings.Contains(err.Error(), "１") {
+		t.Errorf("error %q shows the PIN", err)
+	}
+}
+
+func TestShareFileMessagesSingular(t *testing.T) {
+	s := DefaultSettings()
+	sopin := SOPIN{'1', '2', '3', '4', '5', '6', '7', '8'}
+	s.SOPIN = &sopin
+	s.UserPIN = SecretFromString("482913")
+	s.DKEKShares = 1
+	s.ShareFiles = []string{"a.pbe", "b.pbe"}
+	_, err := s.Validate()
+	if err == nil || !strings.Contains(err.Error(), "give at most 1 file or") {
+		t.Errorf("error = %v, want \"give at most 1 file or\"", err)
+	}
+
+	s.DKEKShares = 2
+	s.ShareFiles = []string{"a.pbe"}
+	warnings, err := s.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "1 of 2 DKEK shares is given; the device cannot wrap or unwrap keys until the other 1 is imported") {
+		t.Errorf("warnings = %q, want singular verbs", warnings)
 	}
 }

@@ -52,11 +52,12 @@ func (p PINStatus) MarshalJSON() ([]byte, error) {
 	}{hex16(p.SW), p.Initialized, p.Verified, p.Blocked, p.TransportPIN, p.TriesLeft})
 }
 
-// MarshalJSON encodes the DKEK state. kcv is the key check value in hex,
-// or "" while shares are outstanding, because the value means nothing then.
+// MarshalJSON encodes the DKEK state. kcv is the key check value in hex, or
+// "" while shares are outstanding or when the status carries no value,
+// because the bytes mean nothing then. A random DKEK (0 shares) has one.
 func (s DKEKStatus) MarshalJSON() ([]byte, error) {
 	kcv := ""
-	if s.Complete() {
+	if s.Outstanding == 0 && (s.Configured || s.KCV != [8]byte{}) {
 		kcv = hexUpper(s.KCV[:])
 	}
 	return json.Marshal(struct {

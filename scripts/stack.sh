@@ -20,11 +20,17 @@
 # card-start returns once opensc-tool lists a card in "Virtual PCD 00 00".
 #
 # Set STACK_PCSCD_APDU_LOG=1 to have pcscd log every APDU in DIR/pcscd.log
-# while debugging. That log then contains PIN and share bytes.
+# while debugging. That log then contains PIN and share bytes, so every file
+# the script creates is private to its owner (umask 077, logs mode 0600).
+#
+# start reuses the port in DIR/port from an earlier start when that port
+# pair is free, so a card command still running from then (simulate retries
+# its connection) finds the new pcscd.
 #
 # PIDs are kept in DIR/pcscd.pid and DIR/card.pid, and only those processes
 # are ever signalled.
 set -euo pipefail
+umask 077
 
 readonly vpcd_driver=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
 readonly pcsc_driver_dir=/usr/lib/pcsc/drivers
@@ -97,6 +103,28 @@ pick_port() {
 	die "no free TCP port pair in $min_port-$max_port"
 }
 
+# private_log FILE: creates FILE, or makes an existing one, mode 0600, since
+# logs from before the umask may be world-readable.
+private_log() {
+	touch "$1"
+	chmod 600 "$1"
+}
+
+# previous_port: prints the port of an earlier start in this folder when
+# that port pair is free; warns and prints nothing when it is taken.
+previous_port() {
+	local old
+	[[ -s "$dir/port" ]] || return 0
+	old=$(<"$dir/port")
+	[[ "$old" =~ ^[0-9]+$ ]] || return 0
+	if port_in_use "$old" || port_in_use $((old + 1)); then
+		echo "stack.sh: warning: port $old of the earlier start is in use, so a new port is picked;" \
+			"restart a card command that still uses port $old" >&2
+		return 0
+	fi
+	echo "$old"
+}
+
 # wait_until TIMEOUT_S DESCRIPTION COMMAND...: polls COMMAND every 50 ms.
 wait_until() {
 	local timeout_s=$1 what=$2
@@ -149,8 +177,10 @@ cmd_start() {
 
 	mkdir -p "$dir/conf" "$dir/run" "$dir/drivers"
 	rm -f "$dir/run/pcscd.comm"
+	[[ -n "$port" ]] || port=$(previous_port)
 	[[ -n "$port" ]] || port=$(pick_port)
 	echo "$port" >"$dir/port"
+	private_log "$dir/pcscd.log"
 	printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:%s\nLIBPATH      %s\nCHANNELID    %s\n' \
 		"$port" "$dir/drivers/$(basename "$vpcd_driver")" "$port" >"$dir/conf/vpcd"
 
@@ -194,6 +224,7 @@ cmd_card_start() {
 		args+=("${arg//\{PORT\}/$port}")
 	done
 
+	private_log "$dir/card.log"
 	PCSCLITE_CSOCK_NAME="$dir/run/pcscd.comm" setsid "${args[@]}" >>"$dir/card.log" 2>&1 </dev/null &
 	echo $! >"$dir/card.pid"
 

@@ -21,6 +21,7 @@ type app struct {
 	jsonOut  bool
 	verbose  bool
 	reported bool // the error was already printed in the command's own format
+	started  bool // the command line parsed and a command began to run
 
 	deriver *dkek.Deriver // share key cache of this run, see keyDeriver
 }
@@ -47,13 +48,23 @@ local users can read it in the process list.`,
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withExit(exitUsage, err) })
+	// Cobra checks the command name and the arguments before it runs any
+	// PersistentPreRunE, so an error before this hook ran is a usage error.
+	// A subcommand that sets its own PersistentPreRunE must set started too.
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		a.started = true
+		return nil
+	}
 
 	pf := root.PersistentFlags()
-	pf.StringVarP(&a.reader, "reader", "r", "", "PC/SC reader name, or a unique part of it (default: the only SmartCard-HSM present)")
+	pf.StringVarP(&a.reader, "reader", "r", "", "PC/SC reader name, a unique part of it, or its index from 0 in the reader list as sc-hsm-tool -r takes it (default: the only SmartCard-HSM present)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print the result as JSON on standard output")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "trace every APDU on standard error, with PIN and share bytes masked")
 
 	root.AddCommand(a.commands()...)
+	for _, c := range root.Commands() {
+		requireSubcommand(c)
+	}
 	return root
 }
 

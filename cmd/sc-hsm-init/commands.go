@@ -15,6 +15,8 @@ func (a *app) commands() []*cobra.Command {
 		a.pinCommand(),
 		a.soPINCommand(),
 		a.dkekCommand(),
+		a.pkaCommand(),
+		a.wizardCommand(),
 		a.simulateCommand(),
 		a.childCommand(),
 	}

@@ -69,7 +69,7 @@ func classifyPCSC(err error) error {
 	switch {
 	case errors.Is(err, schsm.ErrServiceUnavailable):
 		return withExit(exitPCSCUnavailable, err)
-	case errors.Is(err, schsm.ErrNoReader), errors.Is(err, schsm.ErrNoToken),
+	case errors.Is(err, schsm.ErrNoReader), errors.Is(err, schsm.ErrNoToken), errors.Is(err, schsm.ErrTokenNotResponding),
 		errors.Is(err, schsm.ErrAmbiguousReader), errors.Is(err, schsm.ErrSharingViolation),
 		errors.As(err, &several):
 		return withExit(exitNoToken, err)

@@ -19,6 +19,7 @@ import (
 // dkekCreateOutput is the result document of dkek create.
 type dkekCreateOutput struct {
 	OK             bool                `json:"ok"`
+	ExitCode       int                 `json:"exit_code"`
 	File           string              `json:"file"`
 	Source         string              `json:"random_source"`
 	KCV            string              `json:"kcv"`
@@ -161,7 +162,7 @@ func (a *app) runDKEKCreate(cmd *cobra.Command, f *dkekCreateFlags, path string)
 		return fmt.Errorf("encrypting the share: %w", err)
 	}
 	if err := dkek.WriteFile(path, file); err != nil {
-		return withExit(exitUsage, fmt.Errorf("writing DKEK share file: %w", err))
+		return withExit(exitUsage, fmt.Errorf("writing DKEK share file %s: %w", path, err))
 	}
 	kcv := dkek.KCV(share)
 	out.KCV = fmt.Sprintf("%X", kcv[:])
@@ -183,7 +184,7 @@ func (a *app) runDKEKCreate(cmd *cobra.Command, f *dkekCreateFlags, path string)
 			imp.Error = err.Error()
 		}
 		out.Import = imp
-		out.OK = err == nil
+		out.OK, out.ExitCode = err == nil, exitCodeOf(err)
 		a.logDerivations()
 		a.printCreate(&out)
 		return err
@@ -211,6 +212,9 @@ func checkCreateFlags(cmd *cobra.Command, f *dkekCreateFlags, path string, nOfM 
 	}
 	if _, err := os.Lstat(path); err == nil {
 		return withExit(exitUsage, fmt.Errorf("%s exists already, and a share file is never overwritten; choose another name", path))
+	}
+	if err := checkParentFolder(path); err != nil {
+		return withExit(exitUsage, err)
 	}
 	if f.sharesDir != "" {
 		if info, err := os.Stat(f.sharesDir); err != nil || !info.IsDir() {

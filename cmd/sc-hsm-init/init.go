@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,9 @@ type initFlags struct {
 	picoOptions          string
 	shareFiles           []string
 	force, dryRun        bool
+	config               string // --config: a config file the wizard saved
 	verify               verifyFlags
+	pka                  initPKAFlags
 }
 
 func (a *app) initCommand() *cobra.Command {
@@ -80,8 +83,10 @@ sc-hsm-tool takes it) or 8 characters; both give the same 8 bytes.`,
 	fl.StringArrayVar(&f.shareFiles, "dkek-share", nil, "DKEK share file (.pbe, as sc-hsm-tool --create-dkek-share writes it) to import; repeat for several; D:FILE imports into key domain D")
 	fl.StringVar(&f.password, "password", "", "share file password source: env:NAME, file:PATH or prompt (used for every --dkek-share)")
 	fl.BoolVarP(&f.force, "force", "f", false, "initialize a token that is already initialized, erasing its keys")
+	fl.StringVar(&f.config, "config", "", "replay a config file saved by sc-hsm-init wizard; flags given on the command line override its values")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the APDUs init would send, with secrets masked, and send nothing")
 	f.verify.register(fl)
+	f.pka.register(fl)
 
 	// sc-hsm-tool spells the key domain count in the singular.
 	fl.IntVar(&f.keyDomains, "key-domain", 0, "same as --key-domains")
@@ -90,9 +95,19 @@ sc-hsm-tool takes it) or 8 characters; both give the same 8 bytes.`,
 }
 
 func (a *app) runInit(cmd *cobra.Command, f *initFlags) error {
+	if err := applyConfigFile(cmd, f); err != nil {
+		return err
+	}
 	domainCounts, domainFiles, err := takeKeyDomainShares(cmd, f)
 	if err != nil {
 		return err
+	}
+	if !f.dryRun && !f.verify.skip {
+		// Before any prompt and any APDU: a bad --module must not fail
+		// the run after the token was erased.
+		if err := f.verify.resolveModule(); err != nil {
+			return err
+		}
 	}
 	settings, shares, err := a.initSettings(cmd, f)
 	if err != nil {
@@ -109,16 +124,36 @@ func (a *app) runInit(cmd *cobra.Command, f *initFlags) error {
 	defer newPIN.Wipe()
 	req := provision.Request{Settings: settings, Shares: shares, Force: f.force, NewPIN: newPIN, BeforeErase: a.printErasure}
 	req.KeyDomains = keyDomains
+	cust, err := a.initPKA(f, &req)
+	if err != nil {
+		return err
+	}
+	defer cust.close()
 
 	if f.dryRun {
 		return a.printPlan(req)
 	}
 
-	sess, err := a.openSession()
-	if err != nil {
-		return err
+	_, err = a.provisionAndVerify(cmd, req, &f.verify)
+	return err
+}
+
+// provisionAndVerify provisions the token in one PC/SC session, releases
+// it, and runs the PKCS#11 verification unless the PIN cannot log in yet.
+// It prints the result with finishInit and returns it with the error that
+// finishInit returned. init and the wizard share it.
+func (a *app) provisionAndVerify(cmd *cobra.Command, req provision.Request, vf *verifyFlags) (initOutput, error) {
+	settings, newPIN := req.Settings, req.NewPIN
+	var out initOutput
+	finish := func(err error) (initOutput, error) {
+		err = a.finishInit(&out, err)
+		return out, err
 	}
-	out := initOutput{Reader: sess.reader}
+	sess, err := a.openInitSession(req)
+	if err != nil {
+		return out, err
+	}
+	out.Reader = sess.reader
 	res, err := provision.Run(sess.card, req, func(step string) {
 		if !a.jsonOut {
 			fmt.Fprintf(a.stderr, "… %s\n", step)
@@ -128,30 +163,41 @@ func (a *app) runInit(cmd *cobra.Command, f *initFlags) error {
 	out.Result = res
 	out.Warnings = res.Warnings
 	if err != nil {
-		return a.reportInitError(&out, err)
+		err = a.reportInitError(&out, interruptedInitError(err, res, settings))
+		return out, err
 	}
 
-	// Verification needs a usable PIN; with steps remaining it could not
-	// pass, so it is skipped and named instead of failing obscurely.
+	// Steps that remain, such as missing DKEK shares, still leave a PIN
+	// that logs in, so verification runs unless the PIN cannot be used
+	// yet (transport PIN, public key authentication); then it is skipped
+	// and named instead of failing obscurely.
+	var remainErr error
 	if len(res.Remaining) > 0 {
-		out.VerificationSkipped = "steps remain before the token can be used: " + strings.Join(res.Remaining, "; ")
-		return a.finishInit(&out, withExit(exitStepsRemain, errors.New("provisioned, but steps remain: "+strings.Join(res.Remaining, "; "))))
+		remainErr = withExit(exitStepsRemain, errors.New("provisioned, but steps remain: "+strings.Join(res.Remaining, "; ")))
+		if !pinUsableAfterInit(settings, newPIN) {
+			out.VerificationSkipped = "steps remain before the token can be used: " + strings.Join(res.Remaining, "; ")
+			return finish(remainErr)
+		}
 	}
-	if f.verify.skip {
+	if reason := pkaGatesLogin(settings); reason != "" {
+		out.VerificationSkipped = reason
+		return finish(remainErr)
+	}
+	if vf.skip {
 		out.VerificationSkipped = "--no-verify was given"
-		return a.finishInit(&out, nil)
+		return finish(remainErr)
 	}
 
 	loginPIN := settings.UserPIN
 	if !newPIN.IsZero() {
 		loginPIN = newPIN
 	}
-	report, err := a.verifyToken(cmd, &f.verify, sess.reader, res.Serial, loginPIN.Bytes(), res.After.UserPIN.TriesLeft)
+	report, err := a.verifyToken(cmd, vf, sess.reader, res.Serial, loginPIN.Bytes(), res.After.UserPIN.TriesLeft)
 	out.Verification = report
 	if err != nil {
-		return a.finishInit(&out, err)
+		return finish(err)
 	}
-	return a.finishInit(&out, nil)
+	return finish(remainErr)
 }
 
 // initSettings builds and validates the settings from the flags, reads the
@@ -244,12 +290,20 @@ func (a *app) readShares(paths []string, pw secretSpec) ([][32]byte, error) {
 	var shares [][32]byte
 	var password []byte
 	defer func() { clear(password) }()
+	var files [][]byte
 
 	for i, path := range paths {
+		// dkek.ReadFile names the path in its errors.
 		data, err := dkek.ReadFile(path)
 		if err != nil {
-			return nil, withExit(exitUsage, fmt.Errorf("reading DKEK share file %s: %w; %s", path, err, shareFileHint(err)))
+			return nil, withExit(exitUsage, fmt.Errorf("--dkek-share: %w; %s", err, shareFileHint(err)))
 		}
+		// A copy of a file under another name needs no key derivation to
+		// be found.
+		if j := indexOfBytes(files, data); j >= 0 {
+			return nil, withExit(exitUsage, duplicateShareFiles(paths[j], path))
+		}
+		files = append(files, data)
 		if password == nil || !pw.given {
 			clear(password)
 			what := fmt.Sprintf("password of DKEK share file %s", path)
@@ -263,6 +317,10 @@ func (a *app) readShares(paths []string, pw secretSpec) ([][32]byte, error) {
 		share, err := dkek.Decrypt(data, password)
 		if err != nil {
 			return nil, withExit(exitUsage, fmt.Errorf("decrypting DKEK share file %s: %w; check the password given with --password", path, err))
+		}
+		if j := slices.Index(shares, share); j >= 0 {
+			clear(share[:])
+			return nil, withExit(exitUsage, duplicateShareFiles(paths[j], path))
 		}
 		shares = append(shares, share)
 	}
@@ -283,7 +341,8 @@ func shareFileHint(err error) string {
 
 // printPlan prints the commands of a dry run with secrets masked.
 func (a *app) printPlan(req provision.Request) error {
-	planned, err := provision.Plan(req, schsm.DeviceInfo{})
+	dev, devNote := planDevice(req.Settings)
+	planned, err := provision.Plan(req, dev)
 	if err != nil {
 		return withExit(exitUsage, err)
 	}
@@ -296,10 +355,11 @@ func (a *app) printPlan(req provision.Request) error {
 		list = append(list, plannedAPDU{Step: p.Step, APDU: schsm.MaskCommand(p.Cmd)})
 	}
 	if a.jsonOut {
-		a.writeJSON(a.stdout, map[string]any{"ok": true, "dry_run": true, "apdus": list})
+		a.writeJSON(a.stdout, map[string]any{"ok": true, "exit_code": exitOK, "dry_run": true, "planned_for": devNote, "apdus": list})
+		a.reported = true
 		return nil
 	}
-	fmt.Fprintln(a.stdout, "Dry run: init would send these APDUs to a blank token (secrets shown as **); nothing was sent.")
+	fmt.Fprintf(a.stdout, "Dry run: init would send these APDUs to a blank %s (secrets shown as **); nothing was sent.\n", devNote)
 	step := ""
 	for _, p := range list {
 		if p.Step != step {
@@ -328,6 +388,8 @@ func (a *app) reportInitError(out *initOutput, err error) error {
 		err = withExit(exitUsage, err)
 	case errors.As(err, &refused):
 		err = withExit(exitCardRefused, err)
+	case errors.Is(err, provision.ErrShareCount), errors.Is(err, provision.ErrDuplicateShare), errors.Is(err, provision.ErrPKARequest):
+		err = withExit(exitUsage, err)
 	case errors.Is(err, provision.ErrKCVMismatch), errors.Is(err, provision.ErrOptionsMismatch):
 		err = withExit(exitVerifyFailed, err)
 	default:

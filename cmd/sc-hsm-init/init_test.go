@@ -26,9 +26,13 @@ func TestInitWithShare(t *testing.T) {
 			}
 
 			wantKCV := kcvHex(tt.share.share)
-			printed, ok := lineValue(r.stdout, "DKEK key check value:")
+			dkekLine, _ := lineValue(r.stdout, "DKEK:")
+			_, printed, ok := strings.Cut(dkekLine, "key check value ")
 			if !ok {
 				t.Fatalf("init printed no key check value\n%s", r.stdout)
+			}
+			if n := strings.Count(r.stdout, wantKCV); n != 1 {
+				t.Errorf("init printed the key check value %d times, want once\n%s", n, r.stdout)
 			}
 			if got := strings.Fields(printed)[0]; got != wantKCV {
 				t.Errorf("init printed key check value %s, want %s (SHA-256 of the decrypted share)", got, wantKCV)

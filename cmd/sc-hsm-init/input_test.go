@@ -56,7 +56,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "PIN not ASCII",
 			args: []string{"--so-pin", "env:" + envSOPIN, "--pin", "env:SCHSM_TEST_PIN_NONASCII"},
-			want: []string{"pin", "character 6", "printable ASCII"},
+			want: []string{"pin", "non-ASCII characters (6 characters", "printable ASCII"},
 		},
 		{
 			name: "retries over PIN limit",

@@ -10,12 +10,7 @@ import (
 
 func main() {
 	app := newApp(os.Stdin, os.Stdout, os.Stderr)
-	err := app.root().Execute()
-	if err != nil {
-		if !app.reported {
-			app.printError(err)
-		}
-	}
+	err := app.execute(os.Args[1:])
 	os.Exit(exitCodeOf(err))
 }
 

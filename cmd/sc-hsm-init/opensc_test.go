@@ -83,7 +83,7 @@ func TestSCHSMToolInitializeImport(t *testing.T) {
 		"Options:":  "0001 (reset retry counter)",
 		"User PIN:": "3 tries left",
 		"SO-PIN:":   "15 tries left",
-		"DKEK:":     "1 shares, key check value " + wantKCV,
+		"DKEK:":     "1 share, key check value " + wantKCV,
 		"Serial:":   card.card.Serial(),
 	} {
 		got, ok := lineValue(ours.stdout, prefix)

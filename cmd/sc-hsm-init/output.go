@@ -71,11 +71,12 @@ func (a *app) finishInit(out *initOutput, err error) error {
 	if res.After != nil {
 		printDeviceStatus(w, *res.After)
 	}
-	if res.KCV != nil && (res.After == nil || res.After.DKEK == nil) {
+	if res.KCV != nil && (res.After == nil || res.After.DKEK == nil || !res.After.DKEK.Complete()) {
 		// Without a read-back the device status above lacks the DKEK line,
 		// which otherwise carries the key check value.
 		fmt.Fprintf(w, "DKEK key check value: %X (the first 8 bytes of SHA-256 of the DKEK)\n", res.KCV[:])
 	}
+	printPKAResult(w, res.PKA)
 	for _, r := range res.Remaining {
 		fmt.Fprintf(w, "Remaining:     %s\n", r)
 	}

@@ -166,8 +166,8 @@ func TestOneTryLeftNeedsForce(t *testing.T) {
 	if bad := pinSecretAPDUs(card.since(mark)); len(bad) > 0 {
 		t.Errorf("pin change with one try left sent %q", bad)
 	}
-	if got := userPINStatus(t); got != "1 tries left" {
-		t.Errorf("status shows %q, want %q", got, "1 tries left")
+	if got := userPINStatus(t); got != "1 try left" {
+		t.Errorf("status shows %q, want %q", got, "1 try left")
 	}
 
 	r = run(t, "pin", "change", "--pin", "env:"+envPIN, "--new-pin", "env:"+envPIN7, "--force")

@@ -75,7 +75,9 @@ func (r *secretReader) read(spec secretSpec, what string, confirm bool) ([]byte,
 		if err != nil {
 			return nil, fmt.Errorf("--%s: reading %s: %w", spec.flag, path, err)
 		}
-		if fi, err := r.statFile(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// Only a regular file can be chmod-ed to protect the secret; a pipe
+		// or /dev/stdin is what it is.
+		if fi, err := r.statFile(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
 			fmt.Fprintf(r.stderr, "warning: %s is readable by other users (mode %04o); chmod 600 it\n", path, fi.Mode().Perm())
 		}
 		// Only the first line counts, so that a trailing newline from an
@@ -90,7 +92,10 @@ func (r *secretReader) read(spec secretSpec, what string, confirm bool) ([]byte,
 
 	case !spec.given || v == "prompt":
 		if !r.isTTY() {
-			return nil, fmt.Errorf("%w: %s is required; give --%s env:NAME or --%s file:PATH, or run on a terminal to be asked", errNoSecretSource, what, spec.flag, spec.flag)
+			if spec.given {
+				return nil, &noSecretSourceError{fmt.Sprintf("cannot prompt for the %s: standard input is not a terminal; give --%s env:NAME or --%s file:PATH", what, spec.flag, spec.flag)}
+			}
+			return nil, &noSecretSourceError{fmt.Sprintf("the %s is required, and standard input is not a terminal to ask for it; give --%s env:NAME or --%s file:PATH", what, spec.flag, spec.flag)}
 		}
 		first, err := r.readLine(fmt.Sprintf("%s: ", what))
 		if err != nil {
@@ -109,6 +114,9 @@ func (r *secretReader) read(spec secretSpec, what string, confirm bool) ([]byte,
 		return first, nil
 
 	default:
+		if err := checkLiteralSecret(spec.flag, v); err != nil {
+			return nil, err
+		}
 		fmt.Fprintf(r.stderr, "warning: --%s was given as a literal value, which other local users can read in the process list; prefer --%s env:NAME or file:PATH\n", spec.flag, spec.flag)
 		return []byte(v), nil
 	}

@@ -35,6 +35,11 @@ interrupted.`,
 			if port < 1 || port > 65535 {
 				return withExit(exitUsage, fmt.Errorf("--port %d is not a TCP port; vpcd listens on 35963 for its first reader", port))
 			}
+			// Checked before the state file is created: the virtual card
+			// holds PINs and keys and talks to a local pcscd only.
+			if !isLoopbackHost(host) {
+				return withExit(exitUsage, fmt.Errorf("--host %s: %w; use 127.0.0.1, ::1 or localhost", host, vpcd.ErrNotLoopback))
+			}
 			card, err := virtualcard.New(virtualcard.Options{StatePath: state, Logger: a.logger()})
 			if err != nil {
 				return withExit(exitUsage, fmt.Errorf("starting the virtual card: %w", err))

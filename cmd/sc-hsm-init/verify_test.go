@@ -76,8 +76,8 @@ func TestVerifyWrongPIN(t *testing.T) {
 	if r.code != exitVerifyFailed {
 		t.Errorf("second verify with a wrong PIN exited %d, want %d\n%s", r.code, exitVerifyFailed, r.output())
 	}
-	if got := userPINStatus(t); got != "1 tries left" {
-		t.Fatalf("status after two wrong PINs shows %q, want %q", got, "1 tries left")
+	if got := userPINStatus(t); got != "1 try left" {
+		t.Fatalf("status after two wrong PINs shows %q, want %q", got, "1 try left")
 	}
 
 	// With one try left the correct PIN is not presented either.
@@ -96,8 +96,8 @@ func TestVerifyWrongPIN(t *testing.T) {
 			t.Errorf("verify presented the user PIN with one try left")
 		}
 	}
-	if got := userPINStatus(t); got != "1 tries left" {
-		t.Errorf("status after the refused verify shows %q, want %q", got, "1 tries left")
+	if got := userPINStatus(t); got != "1 try left" {
+		t.Errorf("status after the refused verify shows %q, want %q", got, "1 try left")
 	}
 
 	r = run(t, "verify", "--pin", "env:"+envPIN, "--force-last-try")

@@ -68,17 +68,18 @@ func (r *runner) setUpKeyDomains() error {
 	if len(domains) == 0 {
 		return nil
 	}
-	s := r.req.Settings
-	if s.UserPIN.IsZero() || r.transportActive() {
-		r.skip(CreateKeyDomainStepName(0), "creating key domains needs a verified user PIN, which this session does not have")
+	if !r.sessionAuthenticated() {
+		r.skip(CreateKeyDomainStepName(0), "creating key domains needs an authenticated session (user PIN, public key quorum, or both with option 0010), which this run does not have")
 		return nil
 	}
 
 	for n, kd := range domains {
 		step := CreateKeyDomainStepName(n)
 		r.begin(step)
-		if _, err := r.card.CreateKeyDomain(byte(n), kd.Shares); err != nil {
-			return r.fail(step, err)
+		if !r.createdByCheck(n) {
+			if _, err := r.card.CreateKeyDomain(byte(n), kd.Shares); err != nil {
+				return r.fail(step, err)
+			}
 		}
 		for i, share := range kd.Import {
 			if _, err := r.card.ImportDKEKShare(byte(n), share[:]); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/pkakey"
 )
 
 // Names of the steps of Run, as StepResult.Name, Planned.Step and the
@@ -62,6 +63,13 @@ type Request struct {
 	// INITIALIZE erases an initialized device. An error from it stops Run
 	// before INITIALIZE and is returned.
 	BeforeErase func(Erasure) error
+
+	// PublicKeys, with Settings.PKATotal, are registered for public key
+	// authentication after VERIFY, and Custodians then authenticate on one
+	// challenge in the same session, before the key domains are created.
+	// Both need the card connection held exclusively.
+	PublicKeys []*pkakey.Registration
+	Custodians []schsm.Signer
 }
 
 // StepStatus is the outcome of one step.
@@ -108,6 +116,10 @@ type Result struct {
 	// Erased lists the objects that initializing an initialized device
 	// destroyed, counted before INITIALIZE. It is nil for a blank device.
 	Erased *Erasure `json:"erased,omitempty"`
+
+	// PKA is what the run did for public key authentication, nil without
+	// it.
+	PKA *PKAResult `json:"public_key_auth,omitempty"`
 }
 
 var (
@@ -240,6 +252,12 @@ func Run(card *schsm.Card, req Request, progress func(step string)) (Result, err
 	if err := r.verifyPIN(); err != nil {
 		return r.res, err
 	}
+	if err := r.registerPublicKeys(); err != nil {
+		return r.res, err
+	}
+	if err := r.authenticatePublicKeys(); err != nil {
+		return r.res, err
+	}
 	if err := r.importShares(); err != nil {
 		return r.res, err
 	}
@@ -270,6 +288,9 @@ func checkRequest(req Request) ([]string, error) {
 		return nil, err
 	}
 	if err := checkKeyDomains(req); err != nil {
+		return nil, err
+	}
+	if err := checkPKA(req); err != nil {
 		return nil, err
 	}
 
@@ -462,10 +483,11 @@ func (r *runner) checkDKEK() error {
 			return r.fail(StepCheckDKEK, fmt.Errorf("%w: the device reports %X, the shares give %X; "+
 				"initialize again and re-import the shares", ErrKCVMismatch, kcv, want))
 		}
-		r.done(StepCheckDKEK, fmt.Sprintf("key check value %X matches the shares", kcv))
+		// The value itself is in Result.KCV; callers print it once.
+		r.done(StepCheckDKEK, "the key check value matches the shares")
 		return nil
 	}
-	r.done(StepCheckDKEK, fmt.Sprintf("key check value %X", kcv))
+	r.done(StepCheckDKEK, "key check value read")
 	return nil
 }
 
@@ -492,8 +514,8 @@ func (r *runner) writeLabel() error {
 	case r.transportActive():
 		r.skip(StepWriteLabel, "EF.TokenInfo needs a verified user PIN, and a transport PIN cannot be verified")
 		return nil
-	case s.UserPIN.IsZero():
-		r.skip(StepWriteLabel, "EF.TokenInfo needs an authenticated session, and without a user PIN only public key authentication provides one")
+	case !r.sessionAuthenticated():
+		r.skip(StepWriteLabel, "EF.TokenInfo needs an authenticated session, which this run does not have without the user PIN or the public key quorum the options require")
 		return nil
 	}
 
@@ -573,22 +595,22 @@ func (r *runner) listRemaining() {
 	if r.transportActive() {
 		add("change the transport PIN to the user's own PIN (sc-hsm-init pin change, or init --new-pin next time); the device rejects logins until then")
 	}
+	if s.PKATotal > 0 {
+		r.listPKARemaining(add)
+	}
 	if s.KeyDomains > 0 {
 		r.listKeyDomainsRemaining(add)
 	} else if s.DKEKShares > 0 && len(r.req.Shares) < s.DKEKShares {
 		add("import the other %d of %d DKEK %s (sc-hsm-tool --import-dkek-share)", s.DKEKShares-len(r.req.Shares), s.DKEKShares, plural(s.DKEKShares, "share", "shares"))
-	}
-	if s.PKATotal > 0 {
-		add("register %d public %s for public key authentication (sc-hsm-tool --register-public-key)", s.PKATotal, plural(s.PKATotal, "key", "keys"))
 	}
 	if s.Label != "" && r.res.Before.Info.Family != schsm.FamilyPicoHSM {
 		switch {
 		case r.transportActive():
 			add("write the token label %q to EF.TokenInfo (2F03) once the transport PIN is changed; "+
 				"the device accepts the write only after the user PIN is verified, which a transport PIN prevents", s.Label)
-		case s.UserPIN.IsZero():
-			add("write the token label %q to EF.TokenInfo (2F03) after public key authentication; "+
-				"without a user PIN this run cannot authenticate the session the write needs", s.Label)
+		case !r.sessionAuthenticated():
+			add("write the token label %q to EF.TokenInfo (2F03) in a session authenticated as the options require (user PIN, public key quorum, or both with option 0010); "+
+				"this run did not authenticate such a session", s.Label)
 		}
 	}
 }

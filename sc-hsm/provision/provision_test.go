@@ -241,7 +241,7 @@ func TestRunInvalidSettingsSendsNothing(t *testing.T) {
 		{"equal shares", func(r *Request) {
 			r.Settings.DKEKShares = 2
 			r.Shares = [][32]byte{fill(0xA5), fill(0xA5)}
-		}, ErrShareCount},
+		}, ErrDuplicateShare},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
