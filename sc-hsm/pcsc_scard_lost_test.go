@@ -14,7 +14,7 @@ func TestMapConnectedError(t *testing.T) {
 		in   error
 		want error
 	}{
-		{scard.ErrCommError, ErrServiceUnavailable},        // "RPC transport error." after pcscd stopped
+		{scard.ErrCommError, ErrServiceUnavailable},         // "RPC transport error." after pcscd stopped
 		{scard.ErrSecurityViolation, ErrServiceUnavailable}, // "Access denied." after pcscd stopped
 		{scard.ErrInvalidHandle, ErrServiceUnavailable},
 		{scard.ErrNoService, ErrServiceUnavailable},

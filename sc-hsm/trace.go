@@ -108,6 +108,9 @@ func markInitializeSecrets(data []byte, secret []bool) bool {
 // maskResponse formats the response data to cmd in hex. The random bytes
 // of GET CHALLENGE are masked, because dkek create XORs them into a new
 // DKEK share.
+//
+// NOTE: when GET CHALLENGE is answered with 61xx, GET RESPONSE fetches the
+// bytes and is traced unmasked; the SmartCard-HSM answers directly.
 func maskResponse(cmd Command, data []byte) string {
 	if cmd.INS != insGetChallenge {
 		return fmt.Sprintf("%X", data)

@@ -101,7 +101,9 @@ func (f fakeFileInfo) Sys() any           { return nil }
 func TestSecretFileModeWarningRegularOnly(t *testing.T) {
 	r, stderr := newTestSecretReader(nil)
 	r.readFile = func(string) ([]byte, error) { return []byte("482913\n"), nil }
-	r.statFile = func(string) (os.FileInfo, error) { return fakeFileInfo{mode: os.ModeDevice | os.ModeCharDevice | 0o666}, nil }
+	r.statFile = func(string) (os.FileInfo, error) {
+		return fakeFileInfo{mode: os.ModeDevice | os.ModeCharDevice | 0o666}, nil
+	}
 	if _, err := r.read(secretSpec{flag: "pin", value: "file:/dev/stdin", given: true}, "user PIN", false); err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,13 @@ interrupted.`,
 			if !isLoopbackHost(host) {
 				return withExit(exitUsage, fmt.Errorf("--host %s: %w; use 127.0.0.1, ::1 or localhost", host, vpcd.ErrNotLoopback))
 			}
+			if state != "" {
+				unlock, err := lockStateFile(state)
+				if err != nil {
+					return withExit(exitUsage, err)
+				}
+				defer unlock()
+			}
 			card, err := virtualcard.New(virtualcard.Options{StatePath: state, Logger: a.logger()})
 			if err != nil {
 				return withExit(exitUsage, fmt.Errorf("starting the virtual card: %w", err))

@@ -128,9 +128,9 @@ func (r *runner) listKeyDomainsRemaining(add func(format string, args ...any)) {
 	s := r.req.Settings
 	created := len(r.res.KeyDomains)
 	if created == 0 {
-		add("create the %d key domains with MANAGE KEY DOMAIN after verifying the user PIN (sc-hsm-init dkek domain create)", s.KeyDomains)
+		add("create the %d %s with MANAGE KEY DOMAIN in an authenticated session (sc-hsm-init dkek domain create)", s.KeyDomains, plural(s.KeyDomains, "key domain", "key domains"))
 		if s.DKEKShares > 0 {
-			add("import the %d DKEK shares into key domain 0 once it exists", s.DKEKShares)
+			add("import the %d %s into key domain 0 once it exists", s.DKEKShares, plural(s.DKEKShares, "DKEK share", "DKEK shares"))
 		}
 		return
 	}

@@ -575,7 +575,7 @@ func TestRunKeyDomainsSkipImport(t *testing.T) {
 	if bytes.Contains(bytes.Join(fake.sent, nil), unhex(t, "80520000 20")) {
 		t.Error("a DKEK share was imported")
 	}
-	want := []string{"create the 2 key domains", "import the 1 DKEK shares into key domain 0"}
+	want := []string{"create the 2 key domains", "import the 1 DKEK share into key domain 0"}
 	if len(res.Remaining) != len(want) {
 		t.Fatalf("Remaining = %q", res.Remaining)
 	}
