@@ -7,59 +7,23 @@ import (
 	"errors"
 	"math/big"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/sc-hsm-init/sc-hsm-init/internal/softhsmtest"
 )
 
-const softHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
+const softHSMModule = softhsmtest.Module
 
-// Throwaway PINs of the temporary SoftHSM token.
-const (
-	softHSMUserPIN = "123456"
-	softHSMSOPIN   = "12345678"
-)
+// softHSMUserPIN is the throwaway user PIN of the temporary SoftHSM token.
+const softHSMUserPIN = "123456"
 
 // newSoftHSMToken creates a SoftHSM2 token with an EC P-256 key labelled
 // "custodian" (ID 01) in a temporary folder and returns the public key.
 func newSoftHSMToken(t *testing.T) *ecdsa.PublicKey {
 	t.Helper()
-	if _, err := os.Stat(softHSMModule); err != nil {
-		t.Skipf("SoftHSM2 is not installed (apt-get install softhsm2): %v", err)
-	}
-	for _, tool := range []string{"softhsm2-util", "pkcs11-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing: %v", tool, err)
-		}
-	}
-
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-
-	run := func(name string, args ...string) {
-		t.Helper()
-		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out)
-		}
-	}
-	run("softhsm2-util", "--init-token", "--free", "--label", "custodian-token", "--so-pin", softHSMSOPIN, "--pin", softHSMUserPIN)
-	run("pkcs11-tool", "--module", softHSMModule, "--token-label", "custodian-token", "--login", "--pin", softHSMUserPIN,
-		"--keypairgen", "--key-type", "EC:prime256v1", "--label", "custodian", "--id", "01")
-	pubPath := filepath.Join(dir, "pub.der")
-	run("pkcs11-tool", "--module", softHSMModule, "--token-label", "custodian-token",
-		"--read-object", "--type", "pubkey", "--id", "01", "--output-file", pubPath)
-
+	pubPath := softhsmtest.NewToken(t, softHSMUserPIN)
 	der, err := os.ReadFile(pubPath)
 	if err != nil {
 		t.Fatal(err)

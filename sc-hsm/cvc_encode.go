@@ -231,21 +231,21 @@ func EncodeCVCBody(t CVCTemplate) ([]byte, error) {
 	}
 
 	var pub []byte
-	pub = appendTLV(pub, tagCVCOID, OIDTAECDSASHA256)
-	pub = appendTLV(pub, tagCVCPublicPoint, point)
+	pub = AppendTLV(pub, tagCVCOID, OIDTAECDSASHA256)
+	pub = AppendTLV(pub, tagCVCPublicPoint, point)
 
 	var body []byte
-	body = appendTLV(body, tagCVCProfileID, []byte{0x00})
-	body = appendTLV(body, tagCVCAuthorityRef, []byte(t.CAR))
-	body = appendTLV(body, tagCVCPublicKey, pub)
-	body = appendTLV(body, tagCVCHolderRef, []byte(t.CHR))
+	body = AppendTLV(body, tagCVCProfileID, []byte{0x00})
+	body = AppendTLV(body, tagCVCAuthorityRef, []byte(t.CAR))
+	body = AppendTLV(body, tagCVCPublicKey, pub)
+	body = AppendTLV(body, tagCVCHolderRef, []byte(t.CHR))
 	if !t.Effective.IsZero() {
-		body = appendTLV(body, tagCVCEffectiveDate, cvcDate(t.Effective))
+		body = AppendTLV(body, tagCVCEffectiveDate, cvcDate(t.Effective))
 	}
 	if !t.Expiry.IsZero() {
-		body = appendTLV(body, tagCVCExpiryDate, cvcDate(t.Expiry))
+		body = AppendTLV(body, tagCVCExpiryDate, cvcDate(t.Expiry))
 	}
-	return appendTLV(nil, tagCVCBody, body), nil
+	return AppendTLV(nil, tagCVCBody, body), nil
 }
 
 // SignFunc signs a SHA-256 digest with ECDSA P-256 and returns r||s.
@@ -261,8 +261,8 @@ func SignCVC(body []byte, sign SignFunc) ([]byte, error) {
 	if len(sig) != P256SignatureLen {
 		return nil, fmt.Errorf("signing CV certificate: signature has %d bytes, expected %d", len(sig), P256SignatureLen)
 	}
-	content := append(append([]byte(nil), body...), appendTLV(nil, tagCVCSignature, sig)...)
-	return appendTLV(nil, tagCVCertificate, content), nil
+	content := append(append([]byte(nil), body...), AppendTLV(nil, tagCVCSignature, sig)...)
+	return AppendTLV(nil, tagCVCertificate, content), nil
 }
 
 // ErrUnsupportedKey is returned when a signature check needs a key that is
@@ -341,7 +341,7 @@ func ParseAuthenticatedRequest(b []byte) (*AuthenticatedRequest, []byte, error) 
 // ParseAuthenticatedRequestContent decodes the value of tag 67, as the
 // card receives it in 80 54.
 func ParseAuthenticatedRequestContent(content []byte) (*AuthenticatedRequest, error) {
-	req, _, err := ParseAuthenticatedRequest(appendTLV(nil, tagAuthRequest, content))
+	req, _, err := ParseAuthenticatedRequest(AppendTLV(nil, tagAuthRequest, content))
 	return req, err
 }
 
@@ -354,7 +354,7 @@ func EncodeAuthenticatedRequest(inner []byte, outerCAR string, signOuter SignFun
 	if _, err := parseReference("outer CAR", []byte(outerCAR)); err != nil {
 		return nil, fmt.Errorf("encoding authenticated request: %w", err)
 	}
-	signed := append(append([]byte(nil), inner...), appendTLV(nil, tagCVCAuthorityRef, []byte(outerCAR))...)
+	signed := append(append([]byte(nil), inner...), AppendTLV(nil, tagCVCAuthorityRef, []byte(outerCAR))...)
 	sig, err := signOuter(sha256.Sum256(signed))
 	if err != nil {
 		return nil, fmt.Errorf("signing authenticated request: %w", err)
@@ -362,7 +362,7 @@ func EncodeAuthenticatedRequest(inner []byte, outerCAR string, signOuter SignFun
 	if len(sig) != P256SignatureLen {
 		return nil, fmt.Errorf("signing authenticated request: signature has %d bytes, expected %d", len(sig), P256SignatureLen)
 	}
-	return appendTLV(nil, tagAuthRequest, append(signed, appendTLV(nil, tagCVCSignature, sig)...)), nil
+	return AppendTLV(nil, tagAuthRequest, append(signed, AppendTLV(nil, tagCVCSignature, sig)...)), nil
 }
 
 // VerifyOuter checks the outer signature with the key named by OuterCAR.
@@ -417,22 +417,4 @@ func cvcDate(t time.Time) []byte {
 	t = t.UTC()
 	yy, mm, dd := t.Year()%100, int(t.Month()), t.Day()
 	return []byte{byte(yy / 10), byte(yy % 10), byte(mm / 10), byte(mm % 10), byte(dd / 10), byte(dd % 10)}
-}
-
-// appendTLV appends a data object with a one- or two-byte tag and a
-// definite length of up to 65535 bytes.
-func appendTLV(dst []byte, tag uint16, value []byte) []byte {
-	if tag > 0xFF {
-		dst = append(dst, byte(tag>>8))
-	}
-	dst = append(dst, byte(tag))
-	switch n := len(value); {
-	case n < 0x80:
-		dst = append(dst, byte(n))
-	case n <= 0xFF:
-		dst = append(dst, 0x81, byte(n))
-	default:
-		dst = append(dst, 0x82, byte(n>>8), byte(n))
-	}
-	return append(dst, value...)
 }

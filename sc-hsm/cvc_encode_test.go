@@ -229,3 +229,10 @@ func FuzzParseAuthenticatedRequest(f *testing.F) {
 		_ = req.VerifyInner()
 	})
 }
+
+func TestCVCDate(t *testing.T) {
+	got := cvcDate(time.Date(2031, time.December, 4, 23, 0, 0, 0, time.UTC))
+	if want := []byte{3, 1, 1, 2, 0, 4}; !bytes.Equal(got, want) {
+		t.Fatalf("date %X, want %X", got, want)
+	}
+}

@@ -135,7 +135,7 @@ func (c *Card) UpdateBinary(fid uint16, offset int, data []byte) error {
 	for {
 		n := min(len(data), writeChunk)
 		body := []byte{tagOffset, 0x02, byte(offset >> 8), byte(offset)}
-		body = appendBERTLV(body, tagData, data[:n])
+		body = AppendTLV(body, tagData, data[:n])
 		cmd := Command{CLA: claISO, INS: insUpdateBinaryOdd, P1: byte(fid >> 8), P2: byte(fid), Data: body}
 		if _, err := c.run(cmd); err != nil {
 			return fmt.Errorf("writing file %04X at offset %d: %w", fid, offset, err)

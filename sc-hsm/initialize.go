@@ -77,20 +77,20 @@ func InitializeCommand(p InitParams) (Command, error) {
 	}
 
 	var data []byte
-	data = appendBERTLV(data, tagInitOptions, []byte{byte(p.Options >> 8), byte(p.Options)})
+	data = AppendTLV(data, tagInitOptions, []byte{byte(p.Options >> 8), byte(p.Options)})
 	if p.UserPIN != nil {
-		data = appendBERTLV(data, tagInitUserPIN, p.UserPIN)
+		data = AppendTLV(data, tagInitUserPIN, p.UserPIN)
 	}
-	data = appendBERTLV(data, tagInitSOPIN, p.SOPIN[:])
-	data = appendBERTLV(data, tagInitRetries, []byte{byte(p.Retries)})
+	data = AppendTLV(data, tagInitSOPIN, p.SOPIN[:])
+	data = AppendTLV(data, tagInitRetries, []byte{byte(p.Retries)})
 	if p.DKEKShares >= 0 {
-		data = appendBERTLV(data, tagInitDKEKShares, []byte{byte(p.DKEKShares)})
+		data = AppendTLV(data, tagInitDKEKShares, []byte{byte(p.DKEKShares)})
 	}
 	if p.PKATotal != 0 {
-		data = appendBERTLV(data, tagInitPKA, []byte{byte(p.PKATotal), byte(p.PKARequired)})
+		data = AppendTLV(data, tagInitPKA, []byte{byte(p.PKATotal), byte(p.PKARequired)})
 	}
 	if p.KeyDomains != 0 {
-		data = appendBERTLV(data, tagInitKeyDomains, []byte{byte(p.KeyDomains)})
+		data = AppendTLV(data, tagInitKeyDomains, []byte{byte(p.KeyDomains)})
 	}
 
 	return Command{CLA: claProprietary, INS: insInitialize, Data: data}, nil

@@ -51,7 +51,7 @@ func psoVerify(t *testing.T, cert []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	content := append(append([]byte(nil), cvc.Body...), appendTLV(nil, tagCVCSignature, cvc.Signature)...)
+	content := append(append([]byte(nil), cvc.Body...), AppendTLV(nil, tagCVCSignature, cvc.Signature)...)
 	return fmt.Sprintf("002A00BE %02X %X", len(content), content)
 }
 

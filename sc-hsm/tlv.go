@@ -106,10 +106,13 @@ func findBERTLV(b []byte, tag uint32) ([]byte, bool, error) {
 	return nil, false, nil
 }
 
-// appendBERTLV appends a data object with a one-byte tag. Values up to
-// 65535 bytes use the short, 81 or 82 length form.
-func appendBERTLV(dst []byte, tag byte, value []byte) []byte {
-	dst = append(dst, tag)
+// AppendTLV appends a BER-TLV data object with a one- or two-byte tag to
+// dst. Values up to 65535 bytes use the short, 81 or 82 length form.
+func AppendTLV(dst []byte, tag uint16, value []byte) []byte {
+	if tag > 0xFF {
+		dst = append(dst, byte(tag>>8))
+	}
+	dst = append(dst, byte(tag))
 	switch n := len(value); {
 	case n < 0x80:
 		dst = append(dst, byte(n))

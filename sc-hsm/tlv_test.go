@@ -82,7 +82,7 @@ func TestFindBERTLV(t *testing.T) {
 	}
 }
 
-func TestAppendBERTLVLengthForms(t *testing.T) {
+func TestAppendTLVLengthForms(t *testing.T) {
 	tests := []struct {
 		n      int
 		header []byte
@@ -95,13 +95,13 @@ func TestAppendBERTLVLengthForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		value := bytes.Repeat([]byte{1}, tt.n)
-		got := appendBERTLV(nil, 0x53, value)
+		got := AppendTLV(nil, 0x53, value)
 		if !bytes.Equal(got[:len(tt.header)], tt.header) {
-			t.Errorf("appendBERTLV with %d bytes: header %X, want %X", tt.n, got[:len(tt.header)], tt.header)
+			t.Errorf("AppendTLV with %d bytes: header %X, want %X", tt.n, got[:len(tt.header)], tt.header)
 		}
 		obj, rest, err := parseBERTLV(got)
 		if err != nil || obj.Tag != 0x53 || !bytes.Equal(obj.Value, value) || len(rest) != 0 {
-			t.Errorf("appendBERTLV with %d bytes does not parse back: %v", tt.n, err)
+			t.Errorf("AppendTLV with %d bytes does not parse back: %v", tt.n, err)
 		}
 	}
 }

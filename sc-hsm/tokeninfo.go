@@ -58,18 +58,18 @@ func LabelTokenInfo(label string) TokenInfo {
 // out tokenflags although the field is not optional.
 func (ti TokenInfo) Encode() []byte {
 	var body []byte
-	body = appendBERTLV(body, tagInteger, []byte{0x00})
+	body = AppendTLV(body, tagInteger, []byte{0x00})
 	if len(ti.SerialNumber) > 0 {
-		body = appendBERTLV(body, tagOctetString, ti.SerialNumber)
+		body = AppendTLV(body, tagOctetString, ti.SerialNumber)
 	}
 	if ti.ManufacturerID != "" {
-		body = appendBERTLV(body, tagUTF8String, []byte(ti.ManufacturerID))
+		body = AppendTLV(body, tagUTF8String, []byte(ti.ManufacturerID))
 	}
 	if ti.Label != "" {
-		body = appendBERTLV(body, tagTokenLabel, []byte(ti.Label))
+		body = AppendTLV(body, tagTokenLabel, []byte(ti.Label))
 	}
-	body = appendBERTLV(body, tagBitString, encodeNamedBits(ti.Flags))
-	return appendBERTLV(nil, tagSequence, body)
+	body = AppendTLV(body, tagBitString, encodeNamedBits(ti.Flags))
+	return AppendTLV(nil, tagSequence, body)
 }
 
 // encodeNamedBits returns the content of a DER BIT STRING with a named bit

@@ -18,9 +18,26 @@ type session struct {
 	reader string
 }
 
+// shareMode is the PC/SC share mode (SCARD_SHARE_SHARED or
+// SCARD_SHARE_EXCLUSIVE) a session connects with.
+type shareMode int
+
+const (
+	// shareShared lets other applications connect to the reader too, but
+	// the transaction keeps their commands out while the session lasts.
+	shareShared shareMode = iota
+	// shareExclusive keeps every other application off the reader. Public
+	// key authentication holds only until the next SELECT, and another
+	// application's SELECT would clear it between the commands of the
+	// session.
+	shareExclusive
+)
+
 // openSession picks the reader (never silently the first of several
-// tokens), connects in shared mode and begins a transaction.
-func (a *app) openSession() (*session, error) {
+// tokens), connects in the given share mode and begins a transaction. When
+// an exclusive connection fails because another application is connected
+// to the reader, the error names the processes that use the PC/SC library.
+func (a *app) openSession(mode shareMode) (*session, error) {
 	ctx, err := schsm.EstablishContext()
 	if err != nil {
 		return nil, classifyPCSC(fmt.Errorf("connecting to the PC/SC service: %w", err))
@@ -30,9 +47,17 @@ func (a *app) openSession() (*session, error) {
 		ctx.Release()
 		return nil, classifyPCSC(fmt.Errorf("choosing a reader: %w", err))
 	}
-	tr, err := ctx.Connect(reader)
+	var tr *schsm.PCSCTransport
+	if mode == shareExclusive {
+		tr, err = ctx.ConnectExclusive(reader)
+	} else {
+		tr, err = ctx.Connect(reader)
+	}
 	if err != nil {
 		ctx.Release()
+		if mode == shareExclusive && errors.Is(err, schsm.ErrSharingViolation) {
+			err = fmt.Errorf("%w; public key authentication needs the reader for itself. %s", err, describePCSCUsers())
+		}
 		return nil, classifyPCSC(fmt.Errorf("connecting to %q: %w", reader, err))
 	}
 	if err := tr.BeginTransaction(); err != nil {
@@ -51,6 +76,22 @@ func (a *app) openSession() (*session, error) {
 		}))
 	}
 	return &session{ctx: ctx, tr: tr, card: schsm.NewCard(tr, opts...), reader: reader}, nil
+}
+
+// openAppletSession opens a shared session, stores the reader name in
+// *reader and selects the applet. It closes the session when the SELECT
+// fails.
+func (a *app) openAppletSession(reader *string) (*session, error) {
+	sess, err := a.openSession(shareShared)
+	if err != nil {
+		return nil, err
+	}
+	*reader = sess.reader
+	if _, err := sess.card.SelectApplet(); err != nil {
+		sess.close()
+		return nil, classifyPCSC(fmt.Errorf("selecting the applet: %w", err))
+	}
+	return sess, nil
 }
 
 // close ends the transaction and disconnects without resetting the card, so
@@ -83,7 +124,7 @@ func classifyPCSC(err error) error {
 // readStatus reads the token status in its own session and releases the
 // reader, returning the reader name with it.
 func (a *app) readStatus() (schsm.DeviceStatus, string, error) {
-	sess, err := a.openSession()
+	sess, err := a.openSession(shareShared)
 	if err != nil {
 		return schsm.DeviceStatus{}, "", err
 	}

@@ -17,7 +17,7 @@ func (a *app) dkekCommand() *cobra.Command {
 
 // tokenRandom returns n bytes from the token's GET CHALLENGE.
 func (a *app) tokenRandom(n int) ([]byte, string, error) {
-	sess, err := a.openSession()
+	sess, err := a.openSession(shareShared)
 	if err != nil {
 		return nil, "", err
 	}

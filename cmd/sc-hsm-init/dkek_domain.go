@@ -52,9 +52,7 @@ func (v keyDomainView) describe() string {
 // dkekStatusOutput is the result document of dkek status and of the key
 // domain commands.
 type dkekStatusOutput struct {
-	OK         bool            `json:"ok"`
-	ExitCode   int             `json:"exit_code"`
-	Error      string          `json:"error,omitempty"`
+	outcome
 	Reader     string          `json:"reader,omitempty"`
 	Action     string          `json:"action,omitempty"`
 	DeleteSW   string          `json:"delete_sw,omitempty"`
@@ -62,17 +60,10 @@ type dkekStatusOutput struct {
 }
 
 func (a *app) finishDKEKStatus(out *dkekStatusOutput, err error) error {
-	out.OK = err == nil
-	out.ExitCode = exitCodeOf(err)
-	if err != nil {
-		out.Error = err.Error()
-	}
 	if out.KeyDomains == nil {
 		out.KeyDomains = []keyDomainView{}
 	}
-	if a.jsonOut {
-		a.writeJSON(a.stdout, out)
-		a.reported = true
+	if a.writeJSONResult(out, err) {
 		return err
 	}
 	if out.Reader != "" && (err == nil || len(out.KeyDomains) > 0) {
@@ -124,15 +115,11 @@ func (a *app) runDKEKStatus(cmd *cobra.Command, domain int, all bool, out *dkekS
 	if all && cmd.Flags().Changed("key-domain") {
 		return withExit(exitUsage, errors.New("--all and --key-domain exclude each other"))
 	}
-	sess, err := a.openSession()
+	sess, err := a.openAppletSession(&out.Reader)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
-	out.Reader = sess.reader
-	if _, err := sess.card.SelectApplet(); err != nil {
-		return classifyPCSC(fmt.Errorf("selecting the applet: %w", err))
-	}
 	if all {
 		domains, err := sess.card.KeyDomains()
 		if err != nil {
@@ -186,15 +173,11 @@ func (a *app) runDomainChange(cmd *cobra.Command, domain int, p *pinFlags, chang
 		}
 		defer clear(pin)
 
-		sess, err := a.openSession()
+		sess, err := a.openAppletSession(&out.Reader)
 		if err != nil {
 			return err
 		}
 		defer sess.close()
-		out.Reader = sess.reader
-		if _, err := sess.card.SelectApplet(); err != nil {
-			return classifyPCSC(fmt.Errorf("selecting the applet: %w", err))
-		}
 		if err := verifyUserPIN(sess.card, pin, p.force); err != nil {
 			return err
 		}

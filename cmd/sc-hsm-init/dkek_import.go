@@ -92,9 +92,7 @@ func parseKCV(s string) ([8]byte, error) {
 
 // dkekImportOutput is the result document of dkek import.
 type dkekImportOutput struct {
-	OK          bool     `json:"ok"`
-	ExitCode    int      `json:"exit_code"`
-	Error       string   `json:"error,omitempty"`
+	outcome
 	Reader      string   `json:"reader,omitempty"`
 	KeyDomain   int      `json:"key_domain"`
 	Files       []string `json:"files"`
@@ -193,16 +191,11 @@ func (a *app) runDKEKImport(cmd *cobra.Command, f *dkekImportFlags, paths []stri
 // importShares imports decrypted shares into key domain domain in one
 // session, after the checks that need the token's DKEK status.
 func (a *app) importShares(domain byte, files []shareFile, shares [][32]byte, pin []byte, force bool, expect *[8]byte, out *dkekImportOutput) error {
-	sess, err := a.openSession()
+	sess, err := a.openAppletSession(&out.Reader)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
-	out.Reader = sess.reader
-
-	if _, err := sess.card.SelectApplet(); err != nil {
-		return classifyPCSC(fmt.Errorf("selecting the applet: %w", err))
-	}
 	kd, err := sess.card.KeyDomain(domain)
 	if err != nil {
 		return classifyPCSC(fmt.Errorf("reading the DKEK status of key domain %d: %w", domain, err))
@@ -275,14 +268,7 @@ func checkImportFits(kd schsm.KeyDomain, shares [][32]byte) error {
 }
 
 func (a *app) finishDKEKImport(out *dkekImportOutput, err error) error {
-	out.OK = err == nil
-	out.ExitCode = exitCodeOf(err)
-	if err != nil {
-		out.Error = err.Error()
-	}
-	if a.jsonOut {
-		a.writeJSON(a.stdout, out)
-		a.reported = true
+	if a.writeJSONResult(out, err) {
 		return err
 	}
 	for _, w := range out.Warnings {

@@ -68,9 +68,9 @@ func (a *app) initPKA(f *initFlags, req *provision.Request) (*custodians, error)
 // authenticates public keys, and shares it otherwise.
 func (a *app) openInitSession(req provision.Request) (*session, error) {
 	if len(req.PublicKeys) > 0 || len(req.Custodians) > 0 {
-		return a.openExclusiveSession()
+		return a.openSession(shareExclusive)
 	}
-	return a.openSession()
+	return a.openSession(shareShared)
 }
 
 // pkaGatesLogin returns why a PKCS#11 login with the user PIN cannot work

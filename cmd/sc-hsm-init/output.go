@@ -13,11 +13,44 @@ import (
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/provision"
 )
 
+// outcome contains the fields that open each result document: whether the
+// command succeeded, its exit code and its error message.
+type outcome struct {
+	OK       bool   `json:"ok"`
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+}
+
+// outcomeFields returns o, so that a result document that embeds an
+// outcome is a resultDocument.
+func (o *outcome) outcomeFields() *outcome { return o }
+
+// resultDocument is a result document that embeds an outcome.
+type resultDocument interface {
+	outcomeFields() *outcome
+}
+
+// writeJSONResult records err in the outcome of doc and, with --json,
+// writes doc to standard output and marks err as reported, so that main
+// does not print it a second time. It returns whether it wrote doc.
+func (a *app) writeJSONResult(doc resultDocument, err error) bool {
+	o := doc.outcomeFields()
+	o.OK = err == nil
+	o.ExitCode = exitCodeOf(err)
+	if err != nil {
+		o.Error = err.Error()
+	}
+	if !a.jsonOut {
+		return false
+	}
+	a.writeJSON(a.stdout, doc)
+	a.reported = true
+	return true
+}
+
 // initOutput is the result document of init, printed as text or JSON.
 type initOutput struct {
-	OK                  bool                 `json:"ok"`
-	ExitCode            int                  `json:"exit_code"`
-	Error               string               `json:"error,omitempty"`
+	outcome
 	Reader              string               `json:"reader"`
 	Result              provision.Result     `json:"provisioning"`
 	Verification        *pkcs11bridge.Report `json:"verification,omitempty"`
@@ -27,13 +60,11 @@ type initOutput struct {
 
 // verifyOutput is the result document of verify.
 type verifyOutput struct {
-	OK       bool                 `json:"ok"`
-	ExitCode int                  `json:"exit_code"`
-	Error    string               `json:"error,omitempty"`
-	Reader   string               `json:"reader"`
-	Serial   string               `json:"serial"`
-	UserPIN  *schsm.PINStatus     `json:"user_pin,omitempty"` // read over PC/SC before the PKCS#11 checks
-	Report   *pkcs11bridge.Report `json:"verification,omitempty"`
+	outcome
+	Reader  string               `json:"reader"`
+	Serial  string               `json:"serial"`
+	UserPIN *schsm.PINStatus     `json:"user_pin,omitempty"` // read over PC/SC before the PKCS#11 checks
+	Report  *pkcs11bridge.Report `json:"verification,omitempty"`
 }
 
 func (a *app) stderrIsTerminal() bool {
@@ -44,14 +75,7 @@ func (a *app) stderrIsTerminal() bool {
 // finishInit prints the init result and returns err with its exit code, so
 // that main does not print the error a second time in JSON mode.
 func (a *app) finishInit(out *initOutput, err error) error {
-	out.OK = err == nil
-	out.ExitCode = exitCodeOf(err)
-	if err != nil {
-		out.Error = err.Error()
-	}
-	if a.jsonOut {
-		a.writeJSON(a.stdout, out)
-		a.reported = true
+	if a.writeJSONResult(out, err) {
 		return err
 	}
 
@@ -100,14 +124,7 @@ func (a *app) finishInit(out *initOutput, err error) error {
 }
 
 func (a *app) finishVerify(out *verifyOutput, err error) error {
-	out.OK = err == nil
-	out.ExitCode = exitCodeOf(err)
-	if err != nil {
-		out.Error = err.Error()
-	}
-	if a.jsonOut {
-		a.writeJSON(a.stdout, out)
-		a.reported = true
+	if a.writeJSONResult(out, err) {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "Reader:        %s\nSerial:        %s\n", out.Reader, out.Serial)

@@ -37,9 +37,7 @@ func newPINState(p schsm.PINStatus) *pinState {
 // and so-pin change. Before is the state of the PIN that the command
 // presented, read before presenting it.
 type pinOutput struct {
-	OK                bool             `json:"ok"`
-	ExitCode          int              `json:"exit_code"`
-	Error             string           `json:"error,omitempty"`
+	outcome
 	Reader            string           `json:"reader"`
 	Command           string           `json:"command"`
 	Done              string           `json:"done,omitempty"`
@@ -130,7 +128,7 @@ type pinSession struct {
 // openPINSession opens a session and selects the applet, which logs out
 // any earlier session, so that the PIN queries that follow are fresh.
 func (a *app) openPINSession() (*pinSession, error) {
-	sess, err := a.openSession()
+	sess, err := a.openSession(shareShared)
 	if err != nil {
 		return nil, err
 	}
@@ -559,16 +557,10 @@ func (a *app) runPINUnblock(cmd *cobra.Command, soSpec, newSpec string, counterO
 // finishPIN prints the result of a pin or so-pin command and returns err,
 // so that main does not print the error a second time.
 func (a *app) finishPIN(out *pinOutput, err error) error {
-	out.OK = err == nil
-	out.ExitCode = exitCodeOf(err)
-	if err != nil {
-		out.Error = err.Error()
-	}
-	a.reported = true
-	if a.jsonOut {
-		a.writeJSON(a.stdout, out)
+	if a.writeJSONResult(out, err) {
 		return err
 	}
+	a.reported = true // the error is printed below
 
 	w := a.stdout
 	if out.Reader != "" {

@@ -21,9 +21,7 @@ type pkaKey struct {
 
 // pkaOutput is the result document of the pka commands.
 type pkaOutput struct {
-	OK             bool             `json:"ok"`
-	ExitCode       int              `json:"exit_code"`
-	Error          string           `json:"error,omitempty"`
+	outcome
 	Command        string           `json:"command"`
 	Reader         string           `json:"reader,omitempty"`
 	Configured     bool             `json:"configured"`
@@ -75,21 +73,48 @@ virtual card), the registered keys (80 54 02 slot). It presents no PIN.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			out := pkaOutput{Command: "pka status"}
-			sess, err := a.openSession()
+			sess, err := a.openPKASession(shareShared, &out)
 			if err != nil {
 				return a.finishPKA(&out, err)
 			}
 			defer sess.close()
-			out.Reader = sess.reader
-			if _, err := a.readPKA(sess, &out); err != nil {
-				return a.finishPKA(&out, err)
-			}
 			if out.Configured {
 				out.Notes = append(out.Notes, "authenticated counts only this command's session, which starts with SELECT, so it is 0 here")
 			}
 			return a.finishPKA(&out, nil)
 		},
 	}
+}
+
+// openPKASession opens a session in the given share mode and reads the
+// public key authentication state into out. It closes the session when the
+// reading fails.
+func (a *app) openPKASession(mode shareMode, out *pkaOutput) (*session, error) {
+	sess, err := a.openSession(mode)
+	if err != nil {
+		return nil, err
+	}
+	out.Reader = sess.reader
+	if _, err := a.readPKA(sess, out); err != nil {
+		sess.close()
+		return nil, err
+	}
+	return sess, nil
+}
+
+// readOptionalPIN reads the user PIN from the source that --pin names, or
+// returns a zero Secret when --pin is absent. The caller wipes the PIN.
+func (a *app) readOptionalPIN(cmd *cobra.Command, pinSpec string) (schsm.Secret, error) {
+	if !cmd.Flags().Changed("pin") {
+		return schsm.Secret{}, nil
+	}
+	raw, err := a.secrets.read(secretSpec{flag: "pin", value: pinSpec, given: true}, "user PIN", false)
+	if err != nil {
+		return schsm.Secret{}, withExit(exitUsage, err)
+	}
+	pin := schsm.NewSecret(raw)
+	clear(raw)
+	return pin, nil
 }
 
 // readPKA selects the applet and fills out with the options, the status
@@ -194,31 +219,22 @@ func (a *app) runPKARegister(cmd *cobra.Command, files []string, replaceSlot int
 	if replaceSlot >= 0 && len(regs) != 1 {
 		return a.finishPKA(&out, withExit(exitUsage, fmt.Errorf("--replace takes exactly one registration file, not %d", len(regs))))
 	}
-	var pin schsm.Secret
-	if cmd.Flags().Changed("pin") {
-		raw, err := a.secrets.read(secretSpec{flag: "pin", value: pinSpec, given: true}, "user PIN", false)
-		if err != nil {
-			return a.finishPKA(&out, withExit(exitUsage, err))
-		}
-		pin = schsm.NewSecret(raw)
-		clear(raw)
-		defer pin.Wipe()
+	pin, err := a.readOptionalPIN(cmd, pinSpec)
+	if err != nil {
+		return a.finishPKA(&out, err)
 	}
+	defer pin.Wipe()
 	cust, err := a.openCustodians(cf)
 	if err != nil {
 		return a.finishPKA(&out, err)
 	}
 	defer cust.close()
 
-	sess, err := a.openExclusiveSession()
+	sess, err := a.openPKASession(shareExclusive, &out)
 	if err != nil {
 		return a.finishPKA(&out, err)
 	}
 	defer sess.close()
-	out.Reader = sess.reader
-	if _, err := a.readPKA(sess, &out); err != nil {
-		return a.finishPKA(&out, err)
-	}
 	if err := checkRegisterPlan(&out, regs, replaceSlot); err != nil {
 		return a.finishPKA(&out, err)
 	}
@@ -355,16 +371,11 @@ func (a *app) runPKAAuthenticate(cmd *cobra.Command, pinSpec string, force bool,
 	if !cf.given() {
 		return a.finishPKA(&out, withExit(exitUsage, errors.New("no custodian given; give --key-file or --pkcs11-key for each custodian")))
 	}
-	var pin schsm.Secret
-	if cmd.Flags().Changed("pin") {
-		raw, err := a.secrets.read(secretSpec{flag: "pin", value: pinSpec, given: true}, "user PIN", false)
-		if err != nil {
-			return a.finishPKA(&out, withExit(exitUsage, err))
-		}
-		pin = schsm.NewSecret(raw)
-		clear(raw)
-		defer pin.Wipe()
+	pin, err := a.readOptionalPIN(cmd, pinSpec)
+	if err != nil {
+		return a.finishPKA(&out, err)
 	}
+	defer pin.Wipe()
 	cust, err := a.openCustodians(cf)
 	if err != nil {
 		return a.finishPKA(&out, err)
@@ -374,15 +385,11 @@ func (a *app) runPKAAuthenticate(cmd *cobra.Command, pinSpec string, force bool,
 		out.Notes = append(out.Notes, rehearsalNotice)
 	}
 
-	sess, err := a.openExclusiveSession()
+	sess, err := a.openPKASession(shareExclusive, &out)
 	if err != nil {
 		return a.finishPKA(&out, err)
 	}
 	defer sess.close()
-	out.Reader = sess.reader
-	if _, err := a.readPKA(sess, &out); err != nil {
-		return a.finishPKA(&out, err)
-	}
 	if !out.Configured {
 		return a.finishPKA(&out, withExit(exitCardRefused, errors.New("the token is not initialized for public key authentication; nothing was sent")))
 	}
@@ -505,16 +512,10 @@ func (a *app) runRehearsalCustodian(name, dir, pkcs11Key, publicKey string) erro
 
 // finishPKA prints the result of a pka command and returns err.
 func (a *app) finishPKA(out *pkaOutput, err error) error {
-	out.OK = err == nil
-	out.ExitCode = exitCodeOf(err)
-	if err != nil {
-		out.Error = err.Error()
-	}
-	a.reported = true
-	if a.jsonOut {
-		a.writeJSON(a.stdout, out)
+	if a.writeJSONResult(out, err) {
 		return err
 	}
+	a.reported = true // the error is printed below
 
 	w := a.stdout
 	if out.Reader != "" {

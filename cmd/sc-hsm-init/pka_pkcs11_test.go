@@ -2,21 +2,20 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sc-hsm-init/sc-hsm-init/internal/softhsmtest"
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/pkakey"
 )
 
-const softHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
+const softHSMModule = softhsmtest.Module
 
 // Throwaway PINs of the temporary SoftHSM custodian token. The user PIN
 // reaches the binary through envSoftHSMPIN.
 const (
 	softHSMUserPIN = "57X913"
-	softHSMSOPIN   = "12345678"
 	envSoftHSMPIN  = "SCHSM_TEST_SOFTHSM_PIN"
 )
 
@@ -26,38 +25,8 @@ const (
 // binary's PKCS#11 calls find the token.
 func newSoftHSMCustodian(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(softHSMModule); err != nil {
-		t.Skipf("SoftHSM2 is not installed (apt-get install softhsm2): %v", err)
-	}
-	for _, tool := range []string{"softhsm2-util", "pkcs11-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing: %v", tool, err)
-		}
-	}
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
+	pub := softhsmtest.NewToken(t, softHSMUserPIN)
 	t.Setenv(envSoftHSMPIN, softHSMUserPIN)
-
-	runSoftHSM := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out)
-		}
-	}
-	runSoftHSM("softhsm2-util", "--init-token", "--free", "--label", "custodian-token", "--so-pin", softHSMSOPIN, "--pin", softHSMUserPIN)
-	runSoftHSM("pkcs11-tool", "--module", softHSMModule, "--token-label", "custodian-token", "--login", "--pin", softHSMUserPIN,
-		"--keypairgen", "--key-type", "EC:prime256v1", "--label", "custodian", "--id", "01")
-	pub := filepath.Join(dir, "custodian.pub.der")
-	runSoftHSM("pkcs11-tool", "--module", softHSMModule, "--token-label", "custodian-token",
-		"--read-object", "--type", "pubkey", "--id", "01", "--output-file", pub)
 	return pub
 }
 

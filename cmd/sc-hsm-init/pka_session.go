@@ -2,58 +2,13 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-
-	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
 )
-
-// openExclusiveSession opens a session like openSession, but connects in
-// exclusive share mode: public key authentication holds only until the
-// next SELECT, and another application's SELECT would clear it between the
-// commands of the session. When another application is connected to the
-// reader, the error names the processes that use the PC/SC library.
-func (a *app) openExclusiveSession() (*session, error) {
-	ctx, err := schsm.EstablishContext()
-	if err != nil {
-		return nil, classifyPCSC(fmt.Errorf("connecting to the PC/SC service: %w", err))
-	}
-	reader, err := ctx.PickReader(a.reader)
-	if err != nil {
-		ctx.Release()
-		return nil, classifyPCSC(fmt.Errorf("choosing a reader: %w", err))
-	}
-	tr, err := ctx.ConnectExclusive(reader)
-	if err != nil {
-		ctx.Release()
-		if errors.Is(err, schsm.ErrSharingViolation) {
-			err = fmt.Errorf("%w; public key authentication needs the reader for itself. %s", err, describePCSCUsers())
-		}
-		return nil, classifyPCSC(fmt.Errorf("connecting to %q: %w", reader, err))
-	}
-	if err := tr.BeginTransaction(); err != nil {
-		tr.Close()
-		ctx.Release()
-		return nil, classifyPCSC(fmt.Errorf("starting a transaction on %q: %w", reader, err))
-	}
-
-	var opts []schsm.CardOption
-	if a.verbose {
-		log := a.logger()
-		opts = append(opts, schsm.WithTracer(func(e schsm.TraceEntry) {
-			log.Debug("apdu", slog.String("reader", reader), slog.String("command", e.Command),
-				slog.String("response", e.Response), slog.String("sw", fmt.Sprintf("%04X", e.SW)),
-				slog.Duration("duration", e.Duration))
-		}))
-	}
-	return &session{ctx: ctx, tr: tr, card: schsm.NewCard(tr, opts...), reader: reader}, nil
-}
 
 // describePCSCUsers names the processes that have the PC/SC client library
 // loaded, which are the candidates for the connection that blocks the

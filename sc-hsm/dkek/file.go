@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek/internal/atomicfile"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/internal/atomicfile"
 )
 
 // WriteFile writes a share file to path with mode 0600 and never replaces an
@@ -17,7 +17,7 @@ func WriteFile(path string, data []byte) error {
 	if err := CheckFormat(data); err != nil {
 		return fmt.Errorf("writing share file %s: %w", path, err)
 	}
-	if err := atomicfile.WriteNew(path, data); err != nil {
+	if err := atomicfile.WriteNew(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing share file: %w", err)
 	}
 	return nil

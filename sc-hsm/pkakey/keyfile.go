@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/internal/atomicfile"
 )
 
 // Signer is the signer of public key authentication; see schsm.Signer.
@@ -41,7 +42,7 @@ func (c *Custodian) WriteFiles(dir string) (keyPath, registrationPath string, er
 	if err := WritePrivateKeyFile(keyPath, c.Key); err != nil {
 		return "", "", err
 	}
-	if err := writeFileExclusive(registrationPath, c.Registration.Encode(), 0o644); err != nil {
+	if err := atomicfile.WriteNew(registrationPath, c.Registration.Encode(), 0o644); err != nil {
 		return "", "", fmt.Errorf("writing registration file: %w", err)
 	}
 	return keyPath, registrationPath, nil
@@ -57,7 +58,7 @@ func WritePrivateKeyFile(path string, key *ecdsa.PrivateKey) error {
 	data := pem.EncodeToMemory(&pem.Block{Type: pemTypePrivateKey, Bytes: der})
 	clear(der)
 	defer clear(data)
-	if err := writeFileExclusive(path, data, 0o600); err != nil {
+	if err := atomicfile.WriteNew(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing private key file: %w", err)
 	}
 	return nil
@@ -133,43 +134,4 @@ func (s *KeySigner) CHR() string { return s.chr }
 // Sign signs digest and returns r||s.
 func (s *KeySigner) Sign(digest [32]byte) ([]byte, error) {
 	return schsm.SignP256Digest(s.key, digest)
-}
-
-// writeFileExclusive writes data to a temporary file in the folder of path
-// with mode perm, syncs it and links it to path, which fails when path
-// exists.
-func writeFileExclusive(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmpName, path); err != nil {
-		return err
-	}
-
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

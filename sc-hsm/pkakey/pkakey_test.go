@@ -24,11 +24,11 @@ func newCustodian(t testing.TB) *Custodian {
 // newFormat encodes r in the newer registration encoding with the OID.
 func newFormat(r *Registration) []byte {
 	var content []byte
-	content = appendTLV(content, tagOID, oidPKARegistration)
-	content = appendTLV(content, tagDICAWrapper, r.DICA.Raw)
-	content = appendTLV(content, tagDeviceWrapper, r.Device.Raw)
-	content = appendTLV(content, tagRequestWrap, r.Request.Raw)
-	return appendTLV(nil, tagSequence, content)
+	content = schsm.AppendTLV(content, tagOID, oidPKARegistration)
+	content = schsm.AppendTLV(content, tagDICAWrapper, r.DICA.Raw)
+	content = schsm.AppendTLV(content, tagDeviceWrapper, r.Device.Raw)
+	content = schsm.AppendTLV(content, tagRequestWrap, r.Request.Raw)
+	return schsm.AppendTLV(nil, tagSequence, content)
 }
 
 func TestRehearsalCustodianChain(t *testing.T) {
@@ -111,12 +111,12 @@ func TestParseRegistrationErrors(t *testing.T) {
 	r := c.Registration
 	tests := map[string][]byte{
 		"empty":            nil,
-		"not a sequence":   appendTLV(nil, 0x31, nil),
+		"not a sequence":   schsm.AppendTLV(nil, 0x31, nil),
 		"trailing bytes":   append(r.Encode(), 0x00),
-		"wrong order":      appendTLV(nil, tagSequence, concat(r.Device.Raw, r.Request.Raw, r.DICA.Raw)),
-		"two elements":     appendTLV(nil, tagSequence, concat(r.Request.Raw, r.Device.Raw)),
-		"unknown OID":      appendTLV(nil, tagSequence, concat(appendTLV(nil, tagOID, []byte{1, 2}), appendTLV(nil, 0x61, r.DICA.Raw), appendTLV(nil, 0x62, r.Device.Raw), appendTLV(nil, 0x63, r.Request.Raw))),
-		"cut request":      appendTLV(nil, tagSequence, concat(r.Request.Raw[:20], r.Device.Raw, r.DICA.Raw)),
+		"wrong order":      schsm.AppendTLV(nil, tagSequence, concat(r.Device.Raw, r.Request.Raw, r.DICA.Raw)),
+		"two elements":     schsm.AppendTLV(nil, tagSequence, concat(r.Request.Raw, r.Device.Raw)),
+		"unknown OID":      schsm.AppendTLV(nil, tagSequence, concat(schsm.AppendTLV(nil, tagOID, []byte{1, 2}), schsm.AppendTLV(nil, 0x61, r.DICA.Raw), schsm.AppendTLV(nil, 0x62, r.Device.Raw), schsm.AppendTLV(nil, 0x63, r.Request.Raw))),
+		"cut request":      schsm.AppendTLV(nil, tagSequence, concat(r.Request.Raw[:20], r.Device.Raw, r.DICA.Raw)),
 		"oversized length": {0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF},
 	}
 	for name, raw := range tests {

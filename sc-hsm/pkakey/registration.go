@@ -119,7 +119,7 @@ func (r *Registration) Encode() []byte {
 	content = append(content, r.Request.Raw...)
 	content = append(content, r.Device.Raw...)
 	content = append(content, r.DICA.Raw...)
-	return appendTLV(nil, tagSequence, content)
+	return schsm.AppendTLV(nil, tagSequence, content)
 }
 
 // CHR returns the holder reference of the registered key, which MSE SET AT
@@ -222,18 +222,4 @@ func readTLVs(b []byte) ([]tlv, error) {
 		b = rest
 	}
 	return out, nil
-}
-
-// appendTLV appends a data object with a one-byte tag.
-func appendTLV(dst []byte, tag byte, value []byte) []byte {
-	dst = append(dst, tag)
-	switch n := len(value); {
-	case n < 0x80:
-		dst = append(dst, byte(n))
-	case n <= 0xFF:
-		dst = append(dst, 0x81, byte(n))
-	default:
-		dst = append(dst, 0x82, byte(n>>8), byte(n))
-	}
-	return append(dst, value...)
 }

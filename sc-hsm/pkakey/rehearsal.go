@@ -154,50 +154,13 @@ func NewRehearsalCustodian(name string) (*Custodian, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	pki, err := loadRehearsalPKI()
-	if err != nil {
-		return nil, err
-	}
-
-	deviceKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generating rehearsal device key: %w", err)
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generating custodian key: %w", err)
 	}
-	deviceCHR, err := randomCHR(rehearsalDevicePrefix)
+	reg, err := NewRehearsalRegistration(&key.PublicKey, keySignFunc(key))
 	if err != nil {
 		return nil, err
-	}
-	keyCHR, err := randomCHR(rehearsalKeyPrefix)
-	if err != nil {
-		return nil, err
-	}
-
-	now := time.Now().UTC()
-	deviceCert, err := issueCVC(pki.dica, RehearsalDICACHR, deviceCHR, &deviceKey.PublicKey, now, now.AddDate(20, 0, 0))
-	if err != nil {
-		return nil, fmt.Errorf("issuing rehearsal device certificate: %w", err)
-	}
-	innerBody, err := schsm.EncodeCVCBody(schsm.CVCTemplate{CAR: keyCHR, CHR: keyCHR, PublicKey: &key.PublicKey})
-	if err != nil {
-		return nil, err
-	}
-	inner, err := schsm.SignCVC(innerBody, keySignFunc(key))
-	if err != nil {
-		return nil, err
-	}
-	request, err := schsm.EncodeAuthenticatedRequest(inner, deviceCHR, keySignFunc(deviceKey))
-	if err != nil {
-		return nil, err
-	}
-
-	file := appendTLV(nil, tagSequence, concat(request, deviceCert, pki.dicaCert))
-	reg, err := ParseRegistration(file)
-	if err != nil {
-		return nil, fmt.Errorf("decoding the new registration file: %w", err)
 	}
 	return &Custodian{Name: name, Key: key, Registration: reg}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/internal/atomicfile"
 )
 
 // NewRehearsalRegistration makes a registration file for an existing P-256
@@ -58,7 +59,7 @@ func NewRehearsalRegistration(pub *ecdsa.PublicKey, signInner schsm.SignFunc) (*
 		return nil, err
 	}
 
-	reg, err := ParseRegistration(appendTLV(nil, tagSequence, concat(request, deviceCert, pki.dicaCert)))
+	reg, err := ParseRegistration(schsm.AppendTLV(nil, tagSequence, concat(request, deviceCert, pki.dicaCert)))
 	if err != nil {
 		return nil, fmt.Errorf("decoding the new registration file: %w", err)
 	}
@@ -71,7 +72,7 @@ func NewRehearsalRegistration(pub *ecdsa.PublicKey, signInner schsm.SignFunc) (*
 // WriteRegistrationFile writes the old encoding of r to path with mode
 // 0644. It fails when path exists.
 func WriteRegistrationFile(path string, r *Registration) error {
-	if err := writeFileExclusive(path, r.Encode(), 0o644); err != nil {
+	if err := atomicfile.WriteNew(path, r.Encode(), 0o644); err != nil {
 		return fmt.Errorf("writing registration file: %w", err)
 	}
 	return nil

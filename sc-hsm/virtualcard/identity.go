@@ -4,25 +4,21 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
 )
 
 const (
-	chrPrefix       = "VSCHSM"
-	chrRandomLen    = 5
-	chrSequence     = "00001"
-	chrAlphabet     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	certValidYears  = 20
-	p256CoordinateN = 32
+	chrPrefix      = "VSCHSM"
+	chrRandomLen   = 5
+	chrSequence    = "00001"
+	chrAlphabet    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	certValidYears = 20
 )
-
-// oidTAECDSASHA256 is id-TA-ECDSA-SHA-256 (0.4.0.127.0.7.2.2.2.2.3) of
-// BSI TR-03110, the algorithm of the device key in the CV certificate.
-var oidTAECDSASHA256 = []byte{0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x03}
 
 // Card verifiable certificate tags (BSI TR-03110 part 3).
 const (
@@ -107,7 +103,8 @@ func randomAlphanumeric(rnd io.Reader, n int) (string, error) {
 	return string(out), nil
 }
 
-// selfSignedCVC builds the device CV certificate:
+// selfSignedCVC builds the device CV certificate with the CV certificate
+// encoder of package schsm:
 //
 //	7F21 { 7F4E { 5F29 00, 42 CAR, 7F49 { 06 OID, 86 point }, 5F20 CHR,
 //	       5F25 effective date, 5F24 expiry date },
@@ -116,60 +113,30 @@ func randomAlphanumeric(rnd io.Reader, n int) (string, error) {
 // The CAR equals the CHR and the signature is ECDSA with SHA-256 over the
 // whole 7F4E encoding, made with the device key itself.
 func selfSignedCVC(key *ecdsa.PrivateKey, chr string, now time.Time) ([]byte, error) {
-	point, err := key.PublicKey.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("encoding device public key: %w", err)
-	}
 	now = now.UTC()
-
-	publicKey := encodeTLV(tagPublicKey, concat(
-		encodeTLV(tagOID, oidTAECDSASHA256),
-		encodeTLV(tagPublicPoint, point),
-	))
-	body := encodeTLV(tagCertBody, concat(
-		encodeTLV(tagProfileID, []byte{0x00}),
-		encodeTLV(tagCAR, []byte(chr)),
-		publicKey,
-		encodeTLV(tagCHR, []byte(chr)),
-		encodeTLV(tagEffectiveDate, cvcDate(now)),
-		encodeTLV(tagExpiryDate, cvcDate(now.AddDate(certValidYears, 0, 0))),
-	))
-
-	digest := sha256.Sum256(body)
-	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+	body, err := schsm.EncodeCVCBody(schsm.CVCTemplate{
+		CAR:       chr,
+		CHR:       chr,
+		PublicKey: &key.PublicKey,
+		Effective: now,
+		Expiry:    now.AddDate(certValidYears, 0, 0),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encoding device certificate: %w", err)
+	}
+	cert, err := schsm.SignCVC(body, func(digest [32]byte) ([]byte, error) {
+		return schsm.SignP256Digest(key, digest)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("signing device certificate: %w", err)
 	}
-	signature := make([]byte, 2*p256CoordinateN)
-	r.FillBytes(signature[:p256CoordinateN])
-	s.FillBytes(signature[p256CoordinateN:])
-
-	return encodeTLV(tagCVCertificate, concat(body, encodeTLV(tagSignature, signature))), nil
+	return cert, nil
 }
 
-// cvcDate encodes a date as six unpacked BCD digits YYMMDD.
-func cvcDate(t time.Time) []byte {
-	yy, mm, dd := t.Year()%100, int(t.Month()), t.Day()
-	return []byte{byte(yy / 10), byte(yy % 10), byte(mm / 10), byte(mm % 10), byte(dd / 10), byte(dd % 10)}
-}
-
-// encodeTLV encodes a BER-TLV with a one- or two-byte tag and a definite
-// length of up to 65535 bytes.
+// encodeTLV returns the BER-TLV encoding of a data object with a one- or
+// two-byte tag and a definite length of up to 65535 bytes.
 func encodeTLV(tag uint16, value []byte) []byte {
-	out := make([]byte, 0, len(value)+5)
-	if tag > 0xFF {
-		out = append(out, byte(tag>>8))
-	}
-	out = append(out, byte(tag))
-	switch n := len(value); {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n <= 0xFF:
-		out = append(out, 0x81, byte(n))
-	default:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	}
-	return append(out, value...)
+	return schsm.AppendTLV(make([]byte, 0, len(value)+5), tag, value)
 }
 
 func concat(parts ...[]byte) []byte {

@@ -87,20 +87,7 @@ func (c *Card) verifyUserPIN(pin []byte) schsm.Response {
 		return statusOnly(schsm.SWTransportPIN)
 	}
 
-	if len(pin) == 0 {
-		switch {
-		case c.sess.userVerified:
-			return statusOnly(schsm.SWOK)
-		case rec.Retries == 0:
-			return statusOnly(schsm.SWPINBlocked)
-		default:
-			return statusOnly(triesLeftSW(rec.Retries))
-		}
-	}
-
-	sw, changed := c.presentPIN(rec, pin)
-	c.sess.userVerified = sw == schsm.SWOK
-	return c.finishPresent(sw, changed)
+	return c.queryOrPresentPIN(rec, pin, &c.sess.userVerified)
 }
 
 // verifySOPIN returns the SO-PIN status, or checks an SO-PIN. The
@@ -112,9 +99,16 @@ func (c *Card) verifySOPIN(pin []byte) schsm.Response {
 		return statusOnly(schsm.SWReferenceNotFound)
 	}
 
+	return c.queryOrPresentPIN(rec, pin, &c.sess.soVerified)
+}
+
+// queryOrPresentPIN returns the status of rec for an empty pin: 9000 when
+// verified is set, else 6983 or 63Cx. Otherwise it presents pin and sets
+// verified to whether pin was correct.
+func (c *Card) queryOrPresentPIN(rec *pinRecord, pin []byte, verified *bool) schsm.Response {
 	if len(pin) == 0 {
 		switch {
-		case c.sess.soVerified:
+		case *verified:
 			return statusOnly(schsm.SWOK)
 		case rec.Retries == 0:
 			return statusOnly(schsm.SWPINBlocked)
@@ -124,7 +118,7 @@ func (c *Card) verifySOPIN(pin []byte) schsm.Response {
 	}
 
 	sw, changed := c.presentPIN(rec, pin)
-	c.sess.soVerified = sw == schsm.SWOK
+	*verified = sw == schsm.SWOK
 	return c.finishPresent(sw, changed)
 }
 

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek/internal/atomicfile"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/internal/atomicfile"
 )
 
 // maxPrintoutSize bounds the input of Parse and ReadShareFile. A
@@ -214,7 +214,7 @@ func WriteShareFile(path string, s Share) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("writing password share file %s: %w", path, err)
 	}
-	if err := atomicfile.WriteNew(path, []byte(Format(s))); err != nil {
+	if err := atomicfile.WriteNew(path, []byte(Format(s)), 0o600); err != nil {
 		return fmt.Errorf("writing password share file: %w", err)
 	}
 	return nil

@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 )
 
-// WriteNew writes data to a new file at path with mode 0600. It writes a
+// WriteNew writes data to a new file at path with mode perm. It writes a
 // temporary file in the same directory, syncs it, hard-links it to path and
 // syncs the directory, so path either does not exist or holds the complete
 // file. When path exists it returns an error wrapping fs.ErrExist and
 // naming path. The target file system must support hard links.
-func WriteNew(path string, data []byte) error {
+func WriteNew(path string, data []byte, perm os.FileMode) error {
 	if _, err := os.Lstat(path); err == nil {
 		return existsError(path)
 	}
@@ -28,7 +28,7 @@ func WriteNew(path string, data []byte) error {
 	tmpName := tmp.Name()
 	defer os.Remove(tmpName)
 
-	if err := writeAndSync(tmp, data); err != nil {
+	if err := writeAndSync(tmp, data, perm); err != nil {
 		return err
 	}
 
@@ -47,8 +47,8 @@ func existsError(path string) error {
 	return fmt.Errorf("%s: %w; choose another file name or move the old file away", path, fs.ErrExist)
 }
 
-func writeAndSync(f *os.File, data []byte) error {
-	if err := f.Chmod(0o600); err != nil {
+func writeAndSync(f *os.File, data []byte, perm os.FileMode) error {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
