@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/pkcs11"
 
-	"github.com/sc-hsm-init/sc-hsm-init/internal/softhsmtest"
+	"github.com/sc-hsm-init/sc-hsm-init/pkcs11bridge/softhsmtest"
 )
 
 const softHSMModule = softhsmtest.Module

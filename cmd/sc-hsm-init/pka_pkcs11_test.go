@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sc-hsm-init/sc-hsm-init/internal/softhsmtest"
+	"github.com/sc-hsm-init/sc-hsm-init/pkcs11bridge/softhsmtest"
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/pkakey"
 )
 
