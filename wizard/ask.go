@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
+	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/pkakey"
 )
 
 // Names of the questions, as Question.Name and Step.Name carry them.
@@ -68,6 +69,15 @@ type Answers struct {
 	// Settings.KeyDomains is set, one entry per domain.
 	KeyDomainShares []int
 
+	// PublicKeys are the registration files to register right after
+	// INITIALIZE (provision.Request.PublicKeys), read from RegistrationFiles.
+	PublicKeys        []*pkakey.Registration
+	RegistrationFiles []string
+	// Custodians authenticate in the provisioning session
+	// (provision.Request.Custodians), loaded from CustodianFiles.
+	Custodians     []schsm.Signer
+	CustodianFiles []string
+
 	DefaultPIN             bool // the well-known user PIN 648219 was chosen
 	SOPINGenerated         bool // the SO-PIN was generated and shown once
 	ForceDeviceCertificate bool // replace the Pico HSM device certificate online
@@ -83,6 +93,7 @@ func (a *Answers) Wipe() {
 	if a.Settings.SOPIN != nil {
 		clear(a.Settings.SOPIN[:])
 	}
+	a.Custodians = nil // drops the references to the custodians' private keys
 }
 
 // ErrNoToken is returned by Ask when tokens is empty.
@@ -119,6 +130,7 @@ func Ask(p Prompter, tokens []TokenInfo, defaults schsm.Settings) (Answers, erro
 		a.askRRC,
 		a.askTransportPIN,
 		a.askPKAOptions,
+		a.askPKAKeys,
 		a.askLabel,
 		a.askDeviceCertificate,
 	}
@@ -135,7 +147,7 @@ func Ask(p Prompter, tokens []TokenInfo, defaults schsm.Settings) (Answers, erro
 		a.ans.Wipe()
 		return Answers{}, fmt.Errorf("checking the answers: %w", err)
 	}
-	a.ans.Warnings = warnings
+	a.ans.Warnings = FilterWarnings(warnings, a.ans)
 	return a.ans, nil
 }
 
@@ -411,8 +423,8 @@ func (a *asker) askPKAOptions() error {
 	s.CombinedPINAndPKA, err = a.p.Confirm(Question{
 		Name:    QCombinedPINAndPKA,
 		Message: "Require the user PIN and the public key quorum together?",
-		Help: "Yes: logging in needs both the user PIN and the required key holders. No: the quorum alone opens the token. " +
-			"Default: " + yesNo(a.def.CombinedPINAndPKA) + ".",
+		Help: "Yes (option 0010): logging in needs both the user PIN and the required key holders. No: either the user PIN " +
+			"alone or the quorum of key holders alone opens the token. Default: " + yesNo(a.def.CombinedPINAndPKA) + ".",
 		DefaultYes: a.def.CombinedPINAndPKA,
 	})
 	return err

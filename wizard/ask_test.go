@@ -130,6 +130,7 @@ func TestAskEverySetting(t *testing.T) {
 			{Name: QNewPINAgain, Answer: testNewPIN},
 			{Name: QPKAReplaceable, Answer: "yes"},
 			{Name: QCombinedPINAndPKA, Answer: "yes"},
+			{Name: QPKARegistration + "-1"},
 			{Name: QLabel, Answer: "Vault 1"},
 		})
 	script := &Script{Steps: steps}
@@ -160,8 +161,13 @@ func TestAskEverySetting(t *testing.T) {
 	if !slices.Equal(ans.KeyDomainShares, []int{3, 2, 3}) {
 		t.Errorf("key domain shares = %v, want [3 2 3]", ans.KeyDomainShares)
 	}
-	if len(ans.Warnings) == 0 {
-		t.Error("no warnings for key domains with DKEK shares")
+	if _, err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ans.Warnings {
+		if strings.Contains(w, "domain 0 must be created") {
+			t.Errorf("warning %q kept, but the wizard creates key domain 0 itself", w)
+		}
 	}
 }
 
@@ -174,9 +180,10 @@ func TestAskDependencies(t *testing.T) {
 		check   func(t *testing.T, a Answers, s *Script)
 	}{
 		{
-			name:    "no DKEK skips shares and key domains",
-			steps:   concat(pinSteps(testPIN), soPINSteps(), tail()),
-			skipped: []string{QDKEKShares, QKeyDomains, QPKARequired, QPKAReplaceable, QCombinedPINAndPKA, QReplaceTransport, QDeviceCertificate},
+			name:  "no DKEK skips shares and key domains",
+			steps: concat(pinSteps(testPIN), soPINSteps(), tail()),
+			skipped: []string{QDKEKShares, QKeyDomains, QPKARequired, QPKAReplaceable, QCombinedPINAndPKA, QReplaceTransport, QDeviceCertificate,
+				QPKARegistration + "-1", QCustodianKey + "-1"},
 		},
 		{
 			name: "random DKEK skips key domains",
@@ -371,7 +378,8 @@ func TestAskValidationMessages(t *testing.T) {
 			"public key authentication with 91 keys is out of range", concat([]Step{{Name: QPKATotal}}, tail()[3:])},
 		{"PKA required", concat(pinSteps(testPIN), soPINSteps(), []Step{{Name: QRetries}, {Name: QDKEK}, {Name: QPKATotal, Answer: "3"}}),
 			Step{Name: QPKARequired, Answer: "4"}, "4 required keys of 3 is out of range",
-			[]Step{{Name: QPKARequired}, {Name: QRRC}, {Name: QRRCCounterOnly}, {Name: QTransportPIN}, {Name: QPKAReplaceable}, {Name: QCombinedPINAndPKA}, {Name: QLabel}}},
+			[]Step{{Name: QPKARequired}, {Name: QRRC}, {Name: QRRCCounterOnly}, {Name: QTransportPIN}, {Name: QPKAReplaceable}, {Name: QCombinedPINAndPKA},
+				{Name: QPKARegistration + "-1"}, {Name: QLabel}}},
 		{"key domains", concat(pinSteps(testPIN), soPINSteps(), []Step{{Name: QRetries}, {Name: QDKEK, Answer: OptSharesDKEK}, {Name: QDKEKShares}, {Name: QPKATotal}}),
 			Step{Name: QKeyDomains, Answer: "17"}, "17 key domains is out of range",
 			[]Step{{Name: QKeyDomains}, {Name: QRRC}, {Name: QRRCCounterOnly}, {Name: QTransportPIN}, {Name: QLabel}}},

@@ -88,6 +88,9 @@ type Ceremony struct {
 	NewShare func() (share [32]byte, salt [8]byte, err error)
 	// Dir is the folder of the default path of a new share file.
 	Dir string
+	// Progress, when not nil, starts a display of the derivations of the
+	// share files names, in the order of the shares.
+	Progress func(names []string) ProgressDisplay
 }
 
 // Collect asks each custodian in turn to create a new share file (the
@@ -224,46 +227,118 @@ func (c *Ceremony) startImport(ctx context.Context, cs *CustodianShare) error {
 	return nil
 }
 
-// progressInterval is how often Finish reports the derivations' progress.
+// progressInterval is how often the ceremony reports the derivations'
+// progress while it waits.
 const progressInterval = 200 * time.Millisecond
 
+// ProgressDisplay shows the progress of the key derivations while the
+// ceremony waits for them.
+type ProgressDisplay interface {
+	// Set records the completed fraction of share index.
+	Set(index int, fraction float64)
+	// Stop ends the display. The ceremony calls it before it asks a
+	// question, so that the display does not overwrite the prompt.
+	Stop()
+}
+
+// waiter waits for derivations and runs one display at a time, started
+// when a wait lasts longer than progressInterval.
+type waiter struct {
+	c       *Ceremony
+	shares  []*CustodianShare
+	display ProgressDisplay
+}
+
+func (w *waiter) wait(done <-chan struct{}) {
+	ticker := time.NewTicker(progressInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ticker.C:
+			w.update()
+		}
+	}
+}
+
+func (w *waiter) update() {
+	if w.c.Progress == nil {
+		return
+	}
+	if w.display == nil {
+		names := make([]string, len(w.shares))
+		for i, cs := range w.shares {
+			names[i] = cs.Path
+		}
+		w.display = w.c.Progress(names)
+	}
+	for i, cs := range w.shares {
+		w.display.Set(i, cs.Progress())
+	}
+}
+
+func (w *waiter) stop() {
+	if w.display != nil {
+		w.display.Stop()
+		w.display = nil
+	}
+}
+
+// await waits for the derivation of shares[i]. While the password of an
+// imported file is wrong, it stops the display, reports the wrong password
+// and asks again.
+func (w *waiter) await(ctx context.Context, i int) ([32]byte, error) {
+	cs := w.shares[i]
+	for {
+		w.wait(cs.doneChannel())
+		share, err := w.c.result(cs)
+		if !errors.Is(err, dkek.ErrWrongPassword) || cs.Created {
+			return share, err
+		}
+		w.stop()
+		w.c.Prompter.Show(fmt.Sprintf("The password of %s is wrong.", cs.Path))
+		if err := w.c.startImport(ctx, cs); err != nil {
+			return [32]byte{}, err
+		}
+	}
+}
+
+// CheckImports waits for the derivations of the imported share files and
+// asks again for every password that is wrong, so that the summary comes
+// only after each imported share decrypted. The derivations of new share
+// files go on in the background.
+func (c *Ceremony) CheckImports(ctx context.Context, shares []*CustodianShare) error {
+	w := &waiter{c: c, shares: shares}
+	defer w.stop()
+	for i, cs := range shares {
+		if cs.Created {
+			continue
+		}
+		if _, err := w.await(ctx, i); err != nil {
+			return fmt.Errorf("DKEK share file %s: %w", cs.Path, err)
+		}
+	}
+	return nil
+}
+
 // Finish waits for every derivation, writes the new share files and
-// returns the shares in order. progress, when not nil, receives each
-// share's completed fraction while Finish waits. A wrong password of an
-// imported file is asked again, and its derivation runs again.
-func (c *Ceremony) Finish(ctx context.Context, shares []*CustodianShare, progress func(index int, fraction float64)) ([][32]byte, error) {
+// returns the shares in order. A wrong password of an imported file is
+// asked again, and its derivation runs again.
+func (c *Ceremony) Finish(ctx context.Context, shares []*CustodianShare) ([][32]byte, error) {
+	w := &waiter{c: c, shares: shares}
+	defer w.stop()
 	out := make([][32]byte, len(shares))
 	for i, cs := range shares {
-		for {
-			done := cs.doneChannel()
-			for waiting := true; waiting; {
-				select {
-				case <-done:
-					waiting = false
-				case <-time.After(progressInterval):
-					if progress != nil {
-						for j, other := range shares {
-							progress(j, other.Progress())
-						}
-					}
-				}
-			}
-			share, err := c.result(cs)
-			if errors.Is(err, dkek.ErrWrongPassword) && !cs.Created {
-				c.Prompter.Show(fmt.Sprintf("The password of %s is wrong.", cs.Path))
-				if err := c.startImport(ctx, cs); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("DKEK share file %s: %w", cs.Path, err)
-			}
-			out[i] = share
-			if progress != nil {
-				progress(i, 1)
-			}
-			break
+		share, err := w.await(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("DKEK share file %s: %w", cs.Path, err)
+		}
+		out[i] = share
+	}
+	if w.display != nil {
+		for i := range shares {
+			w.display.Set(i, 1)
 		}
 	}
 	return out, nil

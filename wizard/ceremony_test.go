@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek"
@@ -47,15 +48,34 @@ func TestCeremonyCreateAndImport(t *testing.T) {
 		{Name: QSharePassword + "-0-2", Answer: "wrong password"},
 		{Name: QSharePassword + "-0-2", Answer: testSharePassword2},
 	}}
-	c := &Ceremony{Prompter: script, Deriver: dkek.NewDeriver(), Dir: dir,
-		NewShare: func() ([32]byte, [8]byte, error) { return created, [8]byte{1, 2, 3, 4, 5, 6, 7, 8}, nil }}
+	display := &recordingDisplay{}
+	prompter := &displayCheckingPrompter{Script: script, display: display, t: t}
+	c := &Ceremony{Prompter: prompter, Deriver: dkek.NewDeriver(), Dir: dir,
+		NewShare: func() ([32]byte, [8]byte, error) { return created, [8]byte{1, 2, 3, 4, 5, 6, 7, 8}, nil },
+		Progress: display.start}
 	ctx := context.Background()
 	slots := ShareSlots(Answers{Settings: settingsWithShares(2)})
 	custodians, err := c.Collect(ctx, slots)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shares, err := c.Finish(ctx, custodians, nil)
+
+	// The wrong password of the imported file is found and asked again
+	// before the summary, with the progress display stopped meanwhile.
+	if err := c.CheckImports(ctx, custodians); err != nil {
+		t.Fatal(err)
+	}
+	if len(script.Steps) != 0 {
+		t.Errorf("after CheckImports %d answers are left, next %q; the wrong password was not asked again", len(script.Steps), script.Steps[0].Name)
+	}
+	if display.starts == 0 || display.active {
+		t.Errorf("progress display started %d times and is active: %v; want started and stopped", display.starts, display.active)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dkek-share-0-1.pbe")); err == nil {
+		t.Error("CheckImports wrote the new share file before the confirmation")
+	}
+
+	shares, err := c.Finish(ctx, custodians)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,4 +130,48 @@ func TestShareSlotsKeyDomains(t *testing.T) {
 	if got := ShareFileArgs(cs); got[0] != "a" || got[1] != "1:c" {
 		t.Errorf("share file arguments = %q, want [a 1:c]", got)
 	}
+}
+
+// recordingDisplay is a ProgressDisplay that records whether it runs.
+type recordingDisplay struct {
+	mu     sync.Mutex
+	active bool
+	starts int
+}
+
+func (d *recordingDisplay) start([]string) ProgressDisplay {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.active = true
+	d.starts++
+	return d
+}
+
+func (d *recordingDisplay) Set(int, float64) {}
+
+func (d *recordingDisplay) Stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.active = false
+}
+
+// displayCheckingPrompter fails the test when a question is asked while
+// the progress display runs, because the display would overwrite it.
+type displayCheckingPrompter struct {
+	*Script
+	display *recordingDisplay
+	t       *testing.T
+}
+
+func (p *displayCheckingPrompter) check(q Question) {
+	p.display.mu.Lock()
+	defer p.display.mu.Unlock()
+	if p.display.active {
+		p.t.Errorf("question %q asked while the progress display runs", q.Name)
+	}
+}
+
+func (p *displayCheckingPrompter) Password(q Question) (string, error) {
+	p.check(q)
+	return p.Script.Password(q)
 }

@@ -126,8 +126,10 @@ func (a *asker) askSOPIN() error {
 	choice, err := a.p.Select(Question{
 		Name:    QSOPINChoice,
 		Message: "SO-PIN (security officer PIN):",
-		Help: "The SO-PIN initializes the token again and, when allowed, unblocks the user PIN. It is 8 bytes, written as 16 hex digits " +
-			"(sc-hsm-tool, pkcs11-tool) or as 8 characters (Pico HSM tools). A generated SO-PIN uses 8 unambiguous letters and digits " +
+		Help: "The SO-PIN is needed to initialize the token again and, when allowed, to unblock the user PIN. It allows 15 wrong " +
+			"entries in a row; then it is blocked for good, because nothing can unblock an SO-PIN, so the token can never be " +
+			"initialized again and a blocked user PIN stays blocked. It is 8 bytes, written as 16 hex digits (sc-hsm-tool, " +
+			"pkcs11-tool) or as 8 characters (pypicohsm, PicoKey tools). A generated SO-PIN uses 8 unambiguous letters and digits " +
 			"and is shown once in both spellings to be written down. Default: generate.",
 		Options: []string{OptGenerateSO, OptEnterSO},
 		Default: OptGenerateSO,
@@ -145,7 +147,7 @@ func (a *asker) askSOPIN() error {
 	}
 	chars, _ := p.Chars()
 	if err := a.p.ShowSecret(fmt.Sprintf("Your new SO-PIN. Write it down now and keep it safe; it is shown only this once.\n\n"+
-		"  as 8 characters (Pico HSM tools):            %s\n  as 16 hex digits (sc-hsm-tool, pkcs11-tool): %s",
+		"  as 8 characters (pypicohsm, PicoKey tools):   %s\n  as 16 hex digits (sc-hsm-tool, pkcs11-tool):   %s",
 		chars, p.Hex())); err != nil {
 		return err
 	}
@@ -157,8 +159,9 @@ func (a *asker) askSOPIN() error {
 // enterSOPIN asks for an SO-PIN twice. The entries may use different
 // spellings of the same 8 bytes.
 func (a *asker) enterSOPIN(message string) error {
-	help := "16 hex digits, as sc-hsm-tool takes it, or 8 printable ASCII characters, as the Pico HSM tools take it. " +
-		"Both spellings of the same 8 bytes are the same SO-PIN."
+	help := "16 hex digits, as sc-hsm-tool takes it, or 8 printable ASCII characters, as pypicohsm and the PicoKey tools take it. " +
+		"Both spellings of the same 8 bytes are the same SO-PIN. It allows 15 wrong entries in a row, and a blocked SO-PIN can " +
+		"never be unblocked: the token can then neither be initialized again nor have its user PIN unblocked."
 	validate := func(s string) error {
 		_, err := schsm.ParseSOPIN(s)
 		return err

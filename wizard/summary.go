@@ -3,6 +3,7 @@ package wizard
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
@@ -43,6 +44,7 @@ func Summary(tok TokenInfo, a Answers) string {
 	if s.PKATotal > 0 {
 		line("Public key authentication", "%d of %d keys, replaceable: %s, with the user PIN: %s",
 			s.PKARequired, s.PKATotal, yesNo(s.PKAReplaceable), yesNo(s.CombinedPINAndPKA))
+		describePKAKeys(line, a)
 	} else {
 		line("Public key authentication", "off")
 	}
@@ -151,4 +153,50 @@ func ConfirmInitialize(p Prompter, tok TokenInfo) error {
 		return ErrNotConfirmed
 	}
 	return nil
+}
+
+// describePKAKeys adds the keys to register and the custodians who
+// authenticate, by CHR and file name, and what stays undone.
+func describePKAKeys(line func(name, format string, args ...any), a Answers) {
+	s := a.Settings
+	if len(a.PublicKeys) == 0 {
+		line("Public keys to register", "none now; register %d later with sc-hsm-init pka register", s.PKATotal)
+		return
+	}
+	for i, reg := range a.PublicKeys {
+		line(fmt.Sprintf("Public key %d of %d", i+1, s.PKATotal), "%s (%s)", reg.CHR(), a.RegistrationFiles[i])
+	}
+	if n := s.PKATotal - len(a.PublicKeys); n > 0 {
+		line("Public keys left", "%d, to register later with sc-hsm-init pka register", n)
+	}
+	if len(a.Custodians) == 0 {
+		line("Custodians authenticating", "none")
+		return
+	}
+	quorum := "the quorum is reached"
+	if len(a.Custodians) < s.PKARequired {
+		quorum = fmt.Sprintf("fewer than the %d required, so the quorum is not reached in this session", s.PKARequired)
+	}
+	line("Custodians authenticating", "%s (%d: %s)", strings.Join(a.CustodianCHRs(), ", "), len(a.Custodians), quorum)
+}
+
+// keyDomainWarning is the start of the schsm.Settings.Validate warning that
+// key domain 0 must be created before shares are imported. The wizard
+// creates every key domain it asks for, so the warning does not apply.
+const keyDomainWarning = "with key domains, INITIALIZE leaves every domain undefined"
+
+// FilterWarnings returns the warnings without repeats and without those
+// that the wizard's own steps take care of: with key domains, the ceremony
+// creates domain 0 before it imports the shares.
+func FilterWarnings(warnings []string, a Answers) []string {
+	var out []string
+	for _, w := range warnings {
+		if a.Settings.KeyDomains > 0 && strings.HasPrefix(w, keyDomainWarning) {
+			continue
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }

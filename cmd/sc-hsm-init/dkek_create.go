@@ -125,6 +125,11 @@ func (a *app) runDKEKCreate(cmd *cobra.Command, f *dkekCreateFlags, path string)
 			return err
 		}
 		defer clear(pin)
+		// A token that cannot take the share is found before the share
+		// file is written.
+		if err := a.checkTokenTakesShare(domain); err != nil {
+			return err
+		}
 	}
 
 	share, salt, source, err := a.newShare(f.noToken)
@@ -177,7 +182,7 @@ func (a *app) runDKEKCreate(cmd *cobra.Command, f *dkekCreateFlags, path string)
 			return err
 		}
 		imp := &dkekImportOutput{Files: []string{path}, KeyDomain: int(domain)}
-		err = a.importShares(domain, files, shares, pin, f.pin.force, nil, imp)
+		err = a.importShares(domain, files, shares, dkekAuth{pin: pin, force: f.pin.force}, nil, imp)
 		clear(shares[0][:])
 		imp.OK, imp.ExitCode = err == nil, exitCodeOf(err)
 		if err != nil {
@@ -191,6 +196,25 @@ func (a *app) runDKEKCreate(cmd *cobra.Command, f *dkekCreateFlags, path string)
 	}
 	a.logDerivations()
 	a.printCreate(&out)
+	return nil
+}
+
+// checkTokenTakesShare reads the DKEK status of key domain domain and
+// rejects an import of one share that it rules out.
+func (a *app) checkTokenTakesShare(domain byte) error {
+	var reader string
+	sess, err := a.openDKEKSession(&reader, nil)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	kd, err := readKeyDomain(sess.card, domain)
+	if err != nil {
+		return err
+	}
+	if err := checkDomainTakes(kd, 1); err != nil {
+		return fmt.Errorf("%w; no share file was written", err)
+	}
 	return nil
 }
 
@@ -299,9 +323,11 @@ func (a *app) handOutPasswordShares(split []pwshare.Share, f *dkekCreateFlags, p
 	return view, nil
 }
 
-// clearScreen is the ANSI sequence that clears a terminal and homes the
-// cursor.
-const clearScreen = "\033[H\033[2J"
+// clearScreen is the ANSI sequence that homes the cursor, clears the
+// screen and clears the scrollback buffer (ESC [3J, an xterm extension that
+// most terminals support), so that the previous custodian's share cannot be
+// scrolled back to.
+const clearScreen = "\033[H\033[2J\033[3J"
 
 // showSharesOnScreens shows each custodian's share alone and waits for
 // Enter before and after, clearing the screen in between.

@@ -62,7 +62,7 @@ func verifyUserPIN(card *schsm.Card, pin []byte, force bool) error {
 	if err := card.VerifyPIN(schsm.PINRefUser, pin); err != nil {
 		var wrong *schsm.WrongPINError
 		if errors.As(err, &wrong) {
-			return withExit(exitCardRefused, fmt.Errorf("the user PIN is wrong: %d tries left (SW %04X)", wrong.TriesLeft, wrong.SW))
+			return withExit(exitCardRefused, fmt.Errorf("the user PIN is wrong: %d %s left (SW %04X)", wrong.TriesLeft, pluralWord(wrong.TriesLeft, "try", "tries"), wrong.SW))
 		}
 		return classifyPCSC(fmt.Errorf("verifying the user PIN: %w", err))
 	}
@@ -106,10 +106,11 @@ type dkekImportOutput struct {
 
 // dkekImportFlags are the flags of dkek import.
 type dkekImportFlags struct {
-	passwords passwordFlags
-	pin       pinFlags
-	domain    int
-	expectKCV string
+	passwords  passwordFlags
+	pin        pinFlags
+	custodians custodianFlags
+	domain     int
+	expectKCV  string
 }
 
 func (a *app) dkekImportCommand() *cobra.Command {
@@ -124,10 +125,15 @@ prompted password starts its file's key derivation at once.
 In one PC/SC transaction it then selects the applet and reads the key domain's
 DKEK status. It rejects the import before sending a share when the domain has
 no DKEK, none or fewer shares are outstanding than files given, the same share
-is given twice, or the shares would complete an all-zero DKEK. It verifies the
-user PIN, so that the key check value the token returns is real (the Pico HSM
-computes it only with the PIN verified), imports the shares and prints the
-shares total, outstanding and, once complete, the key check value.
+is given twice, the shares would complete an all-zero DKEK, or they would
+complete the DKEK with another key check value than --expect-kcv. It verifies
+the user PIN, so that the key check value the token returns is real (the Pico
+HSM computes it only with the PIN verified), authenticates the custodians
+given with --key-file or --pkcs11-key (a token initialized with option 0010,
+--require-pka-and-pin, needs both), imports the shares and prints the shares
+total, outstanding and, once complete, the key check value. A completed DKEK
+whose key check value is that of an all-zero DKEK (shares imported in
+separate runs that cancel out) fails with exit code 7.
 
 Passwords: --password (one for every file), n-of-m password shares
 (--pwd-shares-total, --pwd-share-file; one share file per run), or a prompt
@@ -143,6 +149,7 @@ per file.`,
 	f.pin.register(fl, "import without verifying the user PIN, as sc-hsm-tool does; a Pico HSM then reports a zero key check value")
 	fl.IntVar(&f.domain, "key-domain", 0, "key domain to import into, 0 to 15")
 	fl.StringVar(&f.expectKCV, "expect-kcv", "", "fail with exit code 7 unless the completed DKEK has this key check value (16 hex digits)")
+	f.custodians.register(fl)
 	return cmd
 }
 
@@ -179,39 +186,51 @@ func (a *app) runDKEKImport(cmd *cobra.Command, f *dkekImportFlags, paths []stri
 	if err := checkDistinct(files, shares); err != nil {
 		return err
 	}
-	pin, err := a.readPIN(cmd, &f.pin)
+	pin, cust, err := a.readDKEKAuth(cmd, &f.pin, &f.custodians)
 	if err != nil {
 		return err
 	}
 	defer clear(pin)
+	defer cust.close()
 
-	return a.importShares(domain, files, shares, pin, f.pin.force, expect, out)
+	return a.importShares(domain, files, shares, dkekAuth{pin: pin, force: f.pin.force, custodians: cust}, expect, out)
+}
+
+// dkekAuth is how a DKEK import authenticates its session: the user PIN
+// (nil to present none) and the custodians (nil for none).
+type dkekAuth struct {
+	pin        []byte
+	force      bool
+	custodians *custodians
 }
 
 // importShares imports decrypted shares into key domain domain in one
 // session, after the checks that need the token's DKEK status.
-func (a *app) importShares(domain byte, files []shareFile, shares [][32]byte, pin []byte, force bool, expect *[8]byte, out *dkekImportOutput) error {
-	sess, err := a.openAppletSession(&out.Reader)
+func (a *app) importShares(domain byte, files []shareFile, shares [][32]byte, auth dkekAuth, expect *[8]byte, out *dkekImportOutput) error {
+	sess, err := a.openDKEKSession(&out.Reader, auth.custodians)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
-	kd, err := sess.card.KeyDomain(domain)
+	kd, err := readKeyDomain(sess.card, domain)
 	if err != nil {
-		return classifyPCSC(fmt.Errorf("reading the DKEK status of key domain %d: %w", domain, err))
+		return err
 	}
 	if err := checkImportFits(kd, shares); err != nil {
 		return err
 	}
+	if err := checkExpectedKCV(kd, shares, expect); err != nil {
+		return err
+	}
 
-	if pin != nil {
-		if err := verifyUserPIN(sess.card, pin, force); err != nil {
-			return err
-		}
-		out.PINVerified = true
-	} else {
+	out.PINVerified, err = a.authenticateDKEKSession(sess, auth.pin, auth.force, auth.custodians, &out.Warnings)
+	if err != nil {
+		return err
+	}
+	if auth.pin == nil {
 		out.Warnings = append(out.Warnings, "the user PIN was not verified, so a Pico HSM reports a zero key check value until the next login")
 	}
+	custodiansGiven := auth.custodians != nil && len(auth.custodians.signers) > 0
 
 	var st schsm.DKEKStatus
 	for i, share := range shares {
@@ -220,6 +239,7 @@ func (a *app) importShares(domain byte, files []shareFile, shares [][32]byte, pi
 		}
 		st, err = sess.card.ImportDKEKShare(domain, share[:])
 		if err != nil {
+			err = authorizationHint(err, sess.info, out.PINVerified, custodiansGiven)
 			return classifyPCSC(fmt.Errorf("importing %s (%d of %d; %d imported before it): %w", files[i].path, i+1, len(shares), i, err))
 		}
 		out.Imported++
@@ -239,8 +259,31 @@ func (a *app) importShares(domain byte, files []shareFile, shares [][32]byte, pi
 			return withExit(exitVerifyFailed, fmt.Errorf("the token reports key check value %X, but the imported shares give %X; clear the key domain and import again", st.KCV, want))
 		}
 	}
+	if st.KCV == zeroDKEKKCV {
+		return withExit(exitVerifyFailed, fmt.Errorf("the key check value is %X, that of an all-zero DKEK: the shares cancelled out "+
+			"(the same share was imported twice, or the shares pair up), so the DKEK protects nothing. "+
+			"Clear the key domain (sc-hsm-init dkek domain clear --key-domain %d) and import distinct shares", st.KCV, domain))
+	}
 	if expect != nil && *expect != st.KCV {
 		return withExit(exitVerifyFailed, fmt.Errorf("the key check value is %X, but --expect-kcv is %X: the shares are not the expected ones", st.KCV, *expect))
+	}
+	return nil
+}
+
+// zeroDKEKKCV is the key check value of an all-zero DKEK, which shares
+// that cancel out by XOR give.
+var zeroDKEKKCV = dkek.KCV([dkek.ShareSize]byte{})
+
+// checkExpectedKCV rejects, before any share is sent, shares that complete
+// an empty domain's DKEK with another key check value than expect.
+func checkExpectedKCV(kd schsm.KeyDomain, shares [][32]byte, expect *[8]byte) error {
+	if expect == nil || kd.DKEK.Outstanding != kd.DKEK.Total || len(shares) != kd.DKEK.Total {
+		return nil
+	}
+	combined := dkek.Combine(shares...)
+	defer clear(combined[:])
+	if got := dkek.KCV(combined); got != *expect {
+		return withExit(exitVerifyFailed, fmt.Errorf("the shares give key check value %X, but --expect-kcv is %X: the shares are not the expected ones; nothing was imported", got, *expect))
 	}
 	return nil
 }
@@ -248,21 +291,31 @@ func (a *app) importShares(domain byte, files []shareFile, shares [][32]byte, pi
 // checkImportFits rejects an import that the domain's status shows cannot
 // succeed, before any share is sent.
 func checkImportFits(kd schsm.KeyDomain, shares [][32]byte) error {
+	if err := checkDomainTakes(kd, len(shares)); err != nil {
+		return err
+	}
+	st := kd.DKEK
+	if st.Outstanding == st.Total && len(shares) == st.Total {
+		zero := [dkek.ShareSize]byte{}
+		if dkek.Combine(shares...) == zero {
+			return withExit(exitUsage, errors.New("the shares XOR to an all-zero DKEK, which protects nothing; use freshly created shares"))
+		}
+	}
+	return nil
+}
+
+// checkDomainTakes rejects an import of n shares that the domain's DKEK
+// status rules out.
+func checkDomainTakes(kd schsm.KeyDomain, n int) error {
 	st := kd.DKEK
 	switch {
 	case !kd.Defined || !st.Configured:
 		return withExit(exitUsage, fmt.Errorf("key domain %d has no DKEK to import shares into; initialize with --dkek-shares, or create the domain (sc-hsm-init dkek domain create)", kd.Number))
 	case st.Outstanding == 0:
 		return withExit(exitUsage, fmt.Errorf("key domain %d expects no more shares: all %d are imported (clear the domain to start over)", kd.Number, st.Total))
-	case len(shares) > st.Outstanding:
-		return withExit(exitUsage, fmt.Errorf("%d share files given, but key domain %d has only %d of %d shares outstanding; give at most %d",
-			len(shares), kd.Number, st.Outstanding, st.Total, st.Outstanding))
-	}
-	if st.Outstanding == st.Total && len(shares) == st.Total {
-		zero := [dkek.ShareSize]byte{}
-		if dkek.Combine(shares...) == zero {
-			return withExit(exitUsage, errors.New("the shares XOR to an all-zero DKEK, which protects nothing; use freshly created shares"))
-		}
+	case n > st.Outstanding:
+		return withExit(exitUsage, fmt.Errorf("%d share %s given, but key domain %d has only %d of %d shares outstanding; give at most %d",
+			n, pluralWord(n, "file", "files"), kd.Number, st.Outstanding, st.Total, st.Outstanding))
 	}
 	return nil
 }

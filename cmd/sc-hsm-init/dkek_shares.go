@@ -222,7 +222,7 @@ func (a *app) collectPasswordShares(pw *passwordFlags) ([]pwshare.Share, error) 
 	}
 	if len(pw.shareFiles) > 0 {
 		if pw.sharesTotal > 0 && len(shares) != pw.sharesTotal {
-			return nil, fmt.Errorf("--pwd-shares-total is %d, but the --pwd-share-file files hold %d shares", pw.sharesTotal, len(shares))
+			return nil, fmt.Errorf("--pwd-shares-total is %d, but the --pwd-share-file files hold %d %s", pw.sharesTotal, len(shares), pluralWord(len(shares), "share", "shares"))
 		}
 		return shares, nil
 	}

@@ -16,6 +16,10 @@ const (
 	exitAlreadyInitialized = 8 // the token is initialized and --force was not given
 )
 
+// exitInterrupted is the exit code after Ctrl-C at a wizard question:
+// 128 + SIGINT, as shells report a command that SIGINT ended.
+const exitInterrupted = 130
+
 // exitError carries the exit code for an error up to main.
 type exitError struct {
 	code int

@@ -68,6 +68,7 @@ sc-hsm-tool takes it) or 8 characters; both give the same 8 bytes.`,
 	fl.StringVar(&f.pin, "pin", "", "user PIN source: env:NAME, file:PATH or prompt (6 to 16 characters)")
 	fl.IntVar(&f.retries, "pin-retry", schsm.DefaultRetries, "user PIN retry counter (at most 3 for a 6-character PIN, 5 for 7, 10 for 8 or more)")
 	fl.IntVarP(&f.dkekShares, "dkek-shares", "s", schsm.NoDKEK, "number of DKEK shares; 0 lets the token generate a random DKEK; absent: no DKEK")
+	fl.Lookup("dkek-shares").DefValue = "none"
 	fl.StringVarP(&f.label, "label", "l", "", "token label (at most 32 bytes)")
 	fl.IntVarP(&f.pkaTotal, "public-key-auth", "K", 0, "number of public keys for n-of-m public key authentication")
 	fl.IntVarP(&f.pkaReq, "required-pub-keys", "n", 0, "number of public keys that must authenticate")
@@ -231,7 +232,8 @@ func (a *app) initSettings(cmd *cobra.Command, f *initFlags) (schsm.Settings, []
 		s.OptionsHigh = &b
 	}
 
-	soRaw, err := a.secrets.read(secretSpec{flag: "so-pin", value: f.soPIN, given: fl.Changed("so-pin")}, "SO-PIN", !f.force)
+	soSpec := secretSpec{flag: "so-pin", value: f.soPIN, given: fl.Changed("so-pin")}
+	soRaw, err := a.secrets.read(soSpec, "SO-PIN", !f.force)
 	if err != nil {
 		return s, nil, withExit(exitUsage, err)
 	}
@@ -241,7 +243,9 @@ func (a *app) initSettings(cmd *cobra.Command, f *initFlags) (schsm.Settings, []
 		return s, nil, withExit(exitUsage, fmt.Errorf("--so-pin: %w", err))
 	}
 	s.SOPIN = &sopin
-	a.showSOPINSpellings(sopin)
+	if soSpec.prompts() {
+		a.showSOPINSpellings(sopin)
+	}
 
 	// Without a PIN flag, public key authentication alone may protect the
 	// token, so the PIN is only asked for when it can be used.
@@ -270,8 +274,10 @@ func (a *app) initSettings(cmd *cobra.Command, f *initFlags) (schsm.Settings, []
 }
 
 // showSOPINSpellings prints the SO-PIN back in both spellings so that the
-// user can write down the one their other tools expect. It writes only to a
-// terminal: in logs and captured output the SO-PIN would be a leaked secret.
+// user can write down the one their other tools expect. The caller shows
+// them only for an SO-PIN typed at a prompt, never for env: or file:
+// sources. It writes only to a terminal: in logs and captured output the
+// SO-PIN would be a leaked secret.
 func (a *app) showSOPINSpellings(p schsm.SOPIN) {
 	if a.jsonOut || !a.stderrIsTerminal() {
 		return

@@ -65,6 +65,10 @@ type verifyOutput struct {
 	Serial  string               `json:"serial"`
 	UserPIN *schsm.PINStatus     `json:"user_pin,omitempty"` // read over PC/SC before the PKCS#11 checks
 	Report  *pkcs11bridge.Report `json:"verification,omitempty"`
+	// NotChecked lists what the PKCS#11 checks could not prove on this
+	// token, such as operations that option 0010 also gates by public key
+	// authentication.
+	NotChecked []string `json:"not_checked,omitempty"`
 }
 
 func (a *app) stderrIsTerminal() bool {
@@ -134,11 +138,18 @@ func (a *app) finishVerify(out *verifyOutput, err error) error {
 	if out.Report != nil {
 		printReport(a.stdout, out.Report)
 	}
+	for _, n := range out.NotChecked {
+		fmt.Fprintf(a.stdout, "Not checked:   %s\n", n)
+	}
 	if err != nil {
 		a.reported = true
 		fmt.Fprintf(a.stdout, "Result:        FAILED (exit code %d); the error is on standard error\n", out.ExitCode)
 		fmt.Fprintf(a.stderr, "sc-hsm-init: %v\n", err)
 		return err
+	}
+	if len(out.NotChecked) > 0 {
+		fmt.Fprintln(a.stdout, "Result:        the PKCS#11 checks passed, but they do not cover what \"Not checked\" lists")
+		return nil
 	}
 	fmt.Fprintln(a.stdout, "Result:        all PKCS#11 checks passed")
 	return nil
@@ -163,6 +174,9 @@ func printDeviceStatus(w io.Writer, st schsm.DeviceStatus) {
 		fmt.Fprintln(w, "DKEK:          none")
 	case st.DKEK.Outstanding > 0:
 		fmt.Fprintf(w, "DKEK:          %d %s, %d still missing\n", st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.Outstanding)
+	case st.DKEK.KCV == zeroDKEKKCV:
+		fmt.Fprintf(w, "DKEK:          %d %s, key check value %X: WARNING, an all-zero DKEK because the shares cancelled out; clear key domain 0 and import distinct shares\n",
+			st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.KCV[:])
 	default:
 		fmt.Fprintf(w, "DKEK:          %d %s, key check value %X\n", st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.KCV[:])
 	}

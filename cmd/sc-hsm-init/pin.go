@@ -62,12 +62,15 @@ func rrcMode(options uint16) string {
 	}
 }
 
-// describeRRC explains rrcMode for the text output.
-func describeRRC(mode string) string {
-	switch mode {
-	case "disabled":
+// describeRRC explains rrcMode for the text output. A blocked SO-PIN rules
+// out every reset.
+func describeRRC(mode string, soPINBlocked bool) string {
+	switch {
+	case mode == "disabled":
 		return "disabled: only initializing again, which erases all keys, clears a blocked user PIN"
-	case "counter only":
+	case soPINBlocked:
+		return "not possible: the SO-PIN is blocked, so it can neither set a new user PIN nor reset the retry counter"
+	case mode == "counter only":
 		return "the SO-PIN can reset the retry counter only (pin unblock --counter-only)"
 	default:
 		return "the SO-PIN can set a new user PIN (pin unblock --new-pin)"
@@ -212,6 +215,10 @@ func wrongPINError(what string, err error) error {
 		msg := fmt.Sprintf("the %s is wrong: %d %s left (SW %04X)", what, wrong.TriesLeft, plural(wrong.TriesLeft, "try", "tries"), wrong.SW)
 		return withExit(exitCardRefused, &rewordedError{msg, err})
 	case errors.Is(err, schsm.ErrPINBlocked):
+		var status *schsm.StatusError
+		if errors.As(err, &status) {
+			return withExit(exitCardRefused, &rewordedError{fmt.Sprintf("the %s is blocked (SW %04X)", what, status.SW), err})
+		}
 		return withExit(exitCardRefused, fmt.Errorf("the %s is blocked: %w", what, err))
 	}
 	return classifyPCSC(err)
@@ -463,7 +470,7 @@ blocked.`,
 	}
 	cmd.Flags().StringVar(&soSpec, "so-pin", "", "SO-PIN source: env:NAME, file:PATH or prompt")
 	cmd.Flags().StringVar(&newSpec, "new-pin", "", "new user PIN source: env:NAME, file:PATH or prompt (6 to 16 characters)")
-	cmd.Flags().BoolVar(&counterOnly, "counter-only", false, "reset the retry counter and keep the current user PIN")
+	cmd.Flags().BoolVar(&counterOnly, "counter-only", false, "reset the retry counter and keep the current user PIN; only for a token initialized with --no-pin-reset (option 0020)")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "present the SO-PIN even when only one try is left")
 	return cmd
 }
@@ -579,7 +586,7 @@ func (a *app) finishPIN(out *pinOutput, err error) error {
 		fmt.Fprintf(w, "SO-PIN:        %s\n", out.SOPIN.State)
 	}
 	if out.ResetRetryCounter != "" {
-		fmt.Fprintf(w, "PIN reset:     %s\n", describeRRC(out.ResetRetryCounter))
+		fmt.Fprintf(w, "PIN reset:     %s\n", describeRRC(out.ResetRetryCounter, out.SOPIN != nil && out.SOPIN.Blocked))
 	}
 	if out.PKA != nil {
 		fmt.Fprintf(w, "Public keys:   %d registered of %d, %d required, %d authenticated\n",

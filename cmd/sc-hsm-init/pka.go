@@ -36,6 +36,8 @@ type pkaOutput struct {
 	Files          []string         `json:"files,omitempty"`
 	Notes          []string         `json:"notes,omitempty"`
 	Warnings       []string         `json:"warnings,omitempty"`
+
+	family schsm.Family // device family from SELECT, for messages
 }
 
 // rehearsalNotice is printed by every command that writes or reads a
@@ -124,6 +126,7 @@ func (a *app) readPKA(sess *session, out *pkaOutput) (schsm.DeviceInfo, error) {
 	if err != nil {
 		return info, classifyPCSC(fmt.Errorf("on %q: %w", sess.reader, err))
 	}
+	out.family = info.Family
 	out.Replaceable = info.Options&schsm.OptionPKAReplaceable != 0
 	out.CombinedOption = info.Options&schsm.OptionCombinedPINPKA != 0
 	if err := a.refreshPKA(sess, out); err != nil {
@@ -219,6 +222,7 @@ func (a *app) runPKARegister(cmd *cobra.Command, files []string, replaceSlot int
 	if replaceSlot >= 0 && len(regs) != 1 {
 		return a.finishPKA(&out, withExit(exitUsage, fmt.Errorf("--replace takes exactly one registration file, not %d", len(regs))))
 	}
+
 	pin, err := a.readOptionalPIN(cmd, pinSpec)
 	if err != nil {
 		return a.finishPKA(&out, err)
@@ -238,6 +242,9 @@ func (a *app) runPKARegister(cmd *cobra.Command, files []string, replaceSlot int
 	if err := checkRegisterPlan(&out, regs, replaceSlot); err != nil {
 		return a.finishPKA(&out, err)
 	}
+	if replaceSlot >= 0 && pin.IsZero() && len(cust.signers) == 0 {
+		return a.finishPKA(&out, withExit(exitUsage, errors.New("--replace needs an authenticated session: give --pin, custodians (--key-file or --pkcs11-key), or both; nothing was replaced")))
+	}
 	if err := a.authenticateSession(sess, pin, force, cust, &out); err != nil {
 		return a.finishPKA(&out, err)
 	}
@@ -250,7 +257,7 @@ func (a *app) runPKARegister(cmd *cobra.Command, files []string, replaceSlot int
 			st, err = sess.card.RegisterPublicKey(reg.DICA.Raw, reg.Device.Raw, reg.Request.Raw)
 		}
 		if err != nil {
-			return a.finishPKA(&out, registrationError(err, pin.IsZero()))
+			return a.finishPKA(&out, registrationError(err, pin.IsZero(), out.family))
 		}
 		out.Registered = append(out.Registered, reg.CHR())
 		out.Status = &st
@@ -329,10 +336,12 @@ func checkRegisterPlan(out *pkaOutput, regs []*pkakey.Registration, replaceSlot 
 }
 
 // registrationError adds what to do to a rejected registration.
-func registrationError(err error, noPIN bool) error {
+func registrationError(err error, noPIN bool, family schsm.Family) error {
 	switch {
+	case errors.Is(err, schsm.ErrSecurityStatus) && noPIN && family == schsm.FamilyPicoHSM:
+		err = fmt.Errorf("%w; the Pico HSM requires a verified user PIN to register public keys: give --pin", err)
 	case errors.Is(err, schsm.ErrSecurityStatus) && noPIN:
-		err = fmt.Errorf("%w; the token requires an authenticated session to register (a Pico HSM does): give --pin", err)
+		err = fmt.Errorf("%w; the token requires an authenticated session for this command: give --pin, custodians (--key-file or --pkcs11-key), or both", err)
 	case errors.Is(err, schsm.ErrCertificateRejected):
 		err = fmt.Errorf("%w; the token does not trust the device issuer of the file (a real token trusts only CardContact's root, the virtual card only the rehearsal root)", err)
 	}
@@ -350,7 +359,13 @@ func (a *app) pkaAuthenticateCommand() *cobra.Command {
 required number is reached, and reports the quorum. Custodians are rehearsal key
 files (--key-file) or keys on other tokens through PKCS#11 (--pkcs11-key).
 
-` + sessionNote + `. Alone, this command proves that the custodian keys work.
+Public key authentication lasts only for this command's PC/SC session: the
+next SELECT, by any process, clears it. Authenticate in the command that needs
+it, such as init, dkek import or dkek domain with --key-file or --pkcs11-key.
+
+Alone, this command proves that the custodian keys work. A custodian whose key
+the token lists as unregistered is skipped with a warning, and the others still
+authenticate.
 
 Exit code 6 means fewer custodians authenticated than required; 5 means the token
 rejected a key or signature.`,
@@ -432,7 +447,22 @@ func (a *app) authenticateSession(sess *session, pin schsm.Secret, force bool, c
 		return nil
 	}
 
-	st, err := sess.card.AuthenticatePublicKeys(cust.signers)
+	// A custodian whose key the token lists as unregistered is skipped, so
+	// that the others still authenticate.
+	signers := cust.signers
+	if out.KeysListed {
+		keys := make([]schsm.RegisteredPublicKey, 0, len(out.Keys))
+		for _, k := range out.Keys {
+			keys = append(keys, schsm.RegisteredPublicKey{Slot: k.Slot, Registered: k.Registered, CHR: k.CHR})
+		}
+		var skipped []string
+		signers, skipped = dropUnregistered(signers, keys)
+		out.Warnings = append(out.Warnings, skipped...)
+		if len(signers) == 0 {
+			return withExit(exitCardRefused, errors.New("the given custodian keys are not registered on the token; nothing was sent for them"))
+		}
+	}
+	st, err := sess.card.AuthenticatePublicKeys(signers)
 	if err != nil {
 		return classifyPCSC(fmt.Errorf("on %q: %w", sess.reader, err))
 	}
@@ -448,7 +478,7 @@ func (a *app) authenticateSession(sess *session, pin schsm.Secret, force bool, c
 		}
 	}
 	if !out.KeysListed {
-		out.Custodians = cust.chrs()[:min(len(cust.signers), st.Authenticated)]
+		out.Custodians = cust.chrs()[:min(len(signers), st.Authenticated)]
 	}
 	return nil
 }

@@ -21,6 +21,17 @@ type secretSpec struct {
 	given bool
 }
 
+// prompts reports whether the spec asks for the secret on the terminal.
+func (s secretSpec) prompts() bool { return !s.given || s.value == "prompt" }
+
+// capitalize returns s with its first letter in upper case, for prompts.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 // secretReader resolves secret specs. It is a struct so that tests can feed
 // a prompt without a terminal.
 type secretReader struct {
@@ -90,21 +101,21 @@ func (r *secretReader) read(spec secretSpec, what string, confirm bool) ([]byte,
 		}
 		return b, nil
 
-	case !spec.given || v == "prompt":
+	case spec.prompts():
 		if !r.isTTY() {
 			if spec.given {
 				return nil, &noSecretSourceError{fmt.Sprintf("cannot prompt for the %s: standard input is not a terminal; give --%s env:NAME or --%s file:PATH", what, spec.flag, spec.flag)}
 			}
 			return nil, &noSecretSourceError{fmt.Sprintf("the %s is required, and standard input is not a terminal to ask for it; give --%s env:NAME or --%s file:PATH", what, spec.flag, spec.flag)}
 		}
-		first, err := r.readLine(fmt.Sprintf("%s: ", what))
+		first, err := r.readLine(fmt.Sprintf("%s: ", capitalize(what)))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the terminal: %w", what, err)
 		}
 		if !confirm {
 			return first, nil
 		}
-		second, err := r.readLine(fmt.Sprintf("%s (again): ", what))
+		second, err := r.readLine(fmt.Sprintf("%s (again): ", capitalize(what)))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the terminal: %w", what, err)
 		}

@@ -194,11 +194,11 @@ func TestSecretPrompt(t *testing.T) {
 		wantErr string
 		prompts []string
 	}{
-		{name: "single entry", lines: []string{"482913"}, want: "482913", prompts: []string{"user PIN: "}},
+		{name: "single entry", lines: []string{"482913"}, want: "482913", prompts: []string{"User PIN: "}},
 		{name: "confirmed", lines: []string{"482913", "482913"}, confirm: true, want: "482913",
-			prompts: []string{"user PIN: ", "user PIN (again): "}},
+			prompts: []string{"User PIN: ", "User PIN (again): "}},
 		{name: "confirm mismatch", lines: []string{"482913", "482914"}, confirm: true,
-			wantErr: "the two entries of the user PIN differ", prompts: []string{"user PIN: ", "user PIN (again): "}},
+			wantErr: "the two entries of the user PIN differ", prompts: []string{"User PIN: ", "User PIN (again): "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sc-hsm-init/sc-hsm-init/pkcs11bridge"
+	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
 )
 
 // childCommand is the hidden subcommand that runs the PKCS#11 checks in a
@@ -52,7 +53,7 @@ PIN when only one try is left unless --force-last-try is given.`,
 				return err
 			}
 
-			out := verifyOutput{Reader: reader, Serial: st.Serial, UserPIN: &st.UserPIN}
+			out := verifyOutput{Reader: reader, Serial: st.Serial, UserPIN: &st.UserPIN, NotChecked: verifyLimits(st)}
 			if st.UserPIN.TransportPIN {
 				// Every login fails with SW 6984 until the PIN is changed.
 				return a.finishVerify(&out, withExit(exitStepsRemain,
@@ -67,6 +68,18 @@ PIN when only one try is left unless --force-last-try is given.`,
 	cmd.Flags().Lookup("no-verify").Hidden = true
 	cmd.Flags().BoolVar(&f.forceLast, "force", false, "same as --force-last-try")
 	return cmd
+}
+
+// verifyLimits lists what a PKCS#11 login with the user PIN alone cannot
+// prove on a token with this status.
+func verifyLimits(st schsm.DeviceStatus) []string {
+	if st.PKA == nil || st.Info.Options&schsm.OptionCombinedPINPKA == 0 {
+		return nil
+	}
+	return []string{"the token has option 0010 (combined PIN and public key authentication): " +
+		"operations that need the user PIN also need the public key quorum, which OpenSC's PKCS#11 module cannot provide, " +
+		"so the login and listing above do not show that keys can be generated, used or imported; " +
+		"sc-hsm-init pka authenticate --pin with the custodians checks the quorum"}
 }
 
 // verifyToken runs the PKCS#11 checks in a child process of this binary.

@@ -101,9 +101,15 @@ func (a *app) runWizard(cmd *cobra.Command, f *wizardFlags) error {
 
 	ctx, cancel := context.WithCancel(commandContext(cmd))
 	defer cancel()
-	ceremony := &wizard.Ceremony{Prompter: p, Deriver: a.keyDeriver(), NewShare: a.wizardShare, Dir: f.dir}
+	ceremony := &wizard.Ceremony{Prompter: p, Deriver: a.keyDeriver(), NewShare: a.wizardShare, Dir: f.dir,
+		Progress: func(names []string) wizard.ProgressDisplay { return progressDisplay{a.newProgress(names)} }}
 	custodians, err := ceremony.Collect(ctx, wizard.ShareSlots(ans))
 	if err != nil {
+		return stoppedBeforeInit(err)
+	}
+	// A wrong password of an imported share file is asked again here,
+	// before the summary and the confirmation.
+	if err := ceremony.CheckImports(ctx, custodians); err != nil {
 		return stoppedBeforeInit(err)
 	}
 
@@ -112,13 +118,14 @@ func (a *app) runWizard(cmd *cobra.Command, f *wizardFlags) error {
 		return stoppedBeforeInit(err)
 	}
 
-	shares, err := a.finishCeremony(ctx, ceremony, custodians)
+	shares, err := ceremony.Finish(ctx, custodians)
 	if err != nil {
 		return stoppedBeforeInit(err)
 	}
 	defer clear(shares)
 
-	req := provision.Request{Settings: ans.Settings, NewPIN: ans.NewPIN, Force: ans.Settings.Force, BeforeErase: a.printErasure}
+	req := provision.Request{Settings: ans.Settings, NewPIN: ans.NewPIN, Force: ans.Settings.Force, BeforeErase: a.printErasure,
+		PublicKeys: ans.PublicKeys, Custodians: ans.Custodians}
 	if ans.Settings.KeyDomains > 0 {
 		req.KeyDomains = make([]provision.KeyDomainSetup, len(ans.KeyDomainShares))
 		for d, n := range ans.KeyDomainShares {
@@ -146,12 +153,13 @@ func (a *app) runWizard(cmd *cobra.Command, f *wizardFlags) error {
 	return runErr
 }
 
-// stoppedBeforeInit attaches exit code 2 to a stop before INITIALIZE and
-// says that the token is unchanged.
+// stoppedBeforeInit attaches an exit code to a stop before INITIALIZE and
+// says that the token is unchanged: 130 after Ctrl-C, as a shell reports a
+// command ended by SIGINT, and 2 otherwise.
 func stoppedBeforeInit(err error) error {
 	switch {
 	case errors.Is(err, wizard.ErrInterrupted):
-		return withExit(exitUsage, errors.New("interrupted; nothing was sent to the token"))
+		return withExit(exitInterrupted, errors.New("interrupted; nothing was sent to the token"))
 	case errors.Is(err, wizard.ErrNotConfirmed), errors.Is(err, wizard.ErrNoToken):
 		return withExit(exitUsage, err)
 	default:
@@ -166,21 +174,12 @@ func (a *app) wizardShare() ([32]byte, [8]byte, error) {
 	return share, salt, err
 }
 
-// finishCeremony waits for the share key derivations and shows their
-// progress.
-func (a *app) finishCeremony(ctx context.Context, c *wizard.Ceremony, custodians []*wizard.CustodianShare) ([][32]byte, error) {
-	if len(custodians) == 0 {
-		return nil, nil
-	}
-	names := make([]string, len(custodians))
-	for i, cs := range custodians {
-		names[i] = cs.Path
-	}
-	bar := a.newProgress(names)
-	shares, err := c.Finish(ctx, custodians, bar.set)
-	bar.stop()
-	return shares, err
-}
+// progressDisplay shows the ceremony's key derivations with the progress
+// display of the dkek commands.
+type progressDisplay struct{ p *progress }
+
+func (d progressDisplay) Set(index int, fraction float64) { d.p.set(index, fraction) }
+func (d progressDisplay) Stop()                           { d.p.stop() }
 
 // listTokens reads the state of every SmartCard-HSM-family token present,
 // without presenting a PIN. With --reader it lists only matching readers.
@@ -293,6 +292,12 @@ type publicKeysRecord struct {
 	Total      int `json:"total"`
 	Required   int `json:"required"`
 	Registered int `json:"registered"`
+	// RegisteredNow are the CHRs of the keys this run registered.
+	RegisteredNow []string `json:"registered_now,omitempty"`
+	// Custodians are the CHRs of the custodians who authenticated in the
+	// provisioning session, and QuorumReached whether they reached it.
+	Custodians    []string `json:"custodians,omitempty"`
+	QuorumReached *bool    `json:"quorum_reached,omitempty"`
 }
 
 func newCeremonyRecord(started time.Time, tok wizard.TokenInfo, ans wizard.Answers, custodians []*wizard.CustodianShare,
@@ -315,7 +320,7 @@ func newCeremonyRecord(started time.Time, tok wizard.TokenInfo, ans wizard.Answe
 		Remaining:           res.Remaining,
 		Verification:        out.Verification,
 		VerificationSkipped: out.VerificationSkipped,
-		Warnings:            append(append([]string(nil), ans.Warnings...), res.Warnings...),
+		Warnings:            wizard.FilterWarnings(append(append([]string(nil), ans.Warnings...), res.Warnings...), ans),
 		OK:                  runErr == nil,
 		ExitCode:            exitCodeOf(runErr),
 	}
@@ -338,6 +343,15 @@ func newCeremonyRecord(started time.Time, tok wizard.TokenInfo, ans wizard.Answe
 		if after.PKA != nil {
 			rec.PublicKeys = &publicKeysRecord{Total: after.PKA.Total, Required: after.PKA.Required, Registered: after.PKA.Total - after.PKA.Missing}
 		}
+	}
+	if pka := res.PKA; pka != nil {
+		if rec.PublicKeys == nil {
+			rec.PublicKeys = &publicKeysRecord{Total: ans.Settings.PKATotal, Required: ans.Settings.PKARequired}
+		}
+		rec.PublicKeys.RegisteredNow = pka.Registered
+		rec.PublicKeys.Custodians = ans.CustodianCHRs()
+		quorum := pka.QuorumReached
+		rec.PublicKeys.QuorumReached = &quorum
 	}
 	for i, cs := range custodians {
 		r := shareRecord{KeyDomain: cs.Slot.KeyDomain, Index: cs.Slot.Index, File: cs.Path, Created: cs.Created}

@@ -165,7 +165,7 @@ func TestWizardNeedsTerminal(t *testing.T) {
 	}
 }
 
-var generatedSOPIN = regexp.MustCompile(`as 8 characters \(Pico HSM tools\): +(\S{8})\s+as 16 hex digits \(sc-hsm-tool, pkcs11-tool\): +([0-9A-F]{16})`)
+var generatedSOPIN = regexp.MustCompile(`as 8 characters \(pypicohsm, PicoKey tools\): +(\S{8})\s+as 16 hex digits \(sc-hsm-tool, pkcs11-tool\): +([0-9A-F]{16})`)
 
 // TestWizardDefaultsOnBlankCard provisions a blank virtual card through the
 // survey screens, pressing Enter for everything but the user PIN, and

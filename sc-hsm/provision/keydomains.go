@@ -91,7 +91,7 @@ func (r *runner) setUpKeyDomains() error {
 			return r.fail(step, err)
 		}
 		r.res.KeyDomains = append(r.res.KeyDomains, res)
-		detail := fmt.Sprintf("%d of %d shares imported", len(kd.Import), kd.Shares)
+		detail := fmt.Sprintf("%d of %d %s imported", len(kd.Import), kd.Shares, plural(kd.Shares, "share", "shares"))
 		if res.KCV != nil {
 			detail += fmt.Sprintf(", key check value %X", res.KCV[:])
 		}

@@ -69,11 +69,25 @@ func TestRemainingSingular(t *testing.T) {
 	if !strings.Contains(joined, "import the other 1 of 2 DKEK shares") {
 		t.Errorf("Remaining = %q, want the missing share count", joined)
 	}
+	if !strings.Contains(joined, "DKEK shares (sc-hsm-init dkek import)") || strings.Contains(joined, "--import-dkek-share") {
+		t.Errorf("Remaining = %q, want the import command of this tool", joined)
+	}
 }
 
 func TestDescribeDKEKSingular(t *testing.T) {
 	got := describeDKEK(schsm.InitParams{DKEKShares: 1, KeyDomains: 1})
 	if got != "1 DKEK share, 1 key domain" {
 		t.Errorf("describeDKEK = %q, want %q", got, "1 DKEK share, 1 key domain")
+	}
+}
+
+func TestInitializeRefusedNamesSOPIN(t *testing.T) {
+	err := &InitializeRefusedError{Err: &schsm.WrongPINError{SW: 0x63CE, TriesLeft: 14}, SOPINTriesLeft: 14}
+	msg := err.Error()
+	if !strings.Contains(msg, "wrong SO-PIN (SW 63CE)") || strings.Contains(msg, "wrong PIN,") {
+		t.Errorf("message = %q, want the wrong SO-PIN named", msg)
+	}
+	if !strings.Contains(msg, "SO-PIN tries left: 14") {
+		t.Errorf("message = %q, want the tries left", msg)
 	}
 }

@@ -166,6 +166,10 @@ type InitializeRefusedError struct {
 }
 
 func (e *InitializeRefusedError) Error() string {
+	var wrong *schsm.WrongPINError
+	if errors.As(e.Err, &wrong) {
+		return fmt.Sprintf("the device rejected INITIALIZE: wrong SO-PIN (SW %04X); check the SO-PIN before trying again%s", wrong.SW, triesText(e.SOPINTriesLeft))
+	}
 	return fmt.Sprintf("the device rejected INITIALIZE: %v; check the SO-PIN before trying again%s", e.Err, triesText(e.SOPINTriesLeft))
 }
 
@@ -601,7 +605,7 @@ func (r *runner) listRemaining() {
 	if s.KeyDomains > 0 {
 		r.listKeyDomainsRemaining(add)
 	} else if s.DKEKShares > 0 && len(r.req.Shares) < s.DKEKShares {
-		add("import the other %d of %d DKEK %s (sc-hsm-tool --import-dkek-share)", s.DKEKShares-len(r.req.Shares), s.DKEKShares, plural(s.DKEKShares, "share", "shares"))
+		add("import the other %d of %d DKEK %s (sc-hsm-init dkek import)", s.DKEKShares-len(r.req.Shares), s.DKEKShares, plural(s.DKEKShares, "share", "shares"))
 	}
 	if s.Label != "" && r.res.Before.Info.Family != schsm.FamilyPicoHSM {
 		switch {
