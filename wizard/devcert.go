@@ -78,11 +78,8 @@ var ErrChainRejected = errors.New("the returned certificate chain was rejected")
 // ReplaceDeviceCertificate shows the endpoint and asks before sending,
 // backs up the current certificate with backup, requests a new chain for
 // the device's public key, checks it with checkChain against that key,
-// and only then writes it.
-//
-// NOTE: the real command does not call this yet, because checking a chain
-// against the device key needs the vendor's certificate format, which this
-// version does not parse; checkChain is the caller's.
+// and only then writes it. Nothing is sent and nothing is written when the
+// person declines, and nothing is written when backup or checkChain fails.
 func ReplaceDeviceCertificate(ctx context.Context, p Prompter, svc CertificateService, store CertificateStore,
 	backup func(current []byte) error, checkChain func(chain, devicePublicKey []byte) error) error {
 	yes, err := p.Confirm(Question{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -121,28 +122,67 @@ func (a *app) decryptInParallel(ctx context.Context, files []dkek.File) ([][32]b
 	return shares, nil
 }
 
-// decryptPrompted asks for one password per file and starts each file's
-// derivation as soon as its password is entered.
+// decryptPrompted prompts for one password per file and starts each
+// file's derivation as soon as its password is entered. When a password
+// typed at the prompt does not open its file, it prompts for that file's
+// password again, up to promptAttempts times. Passwords from env: or file:
+// fail at once.
 func (a *app) decryptPrompted(ctx context.Context, files []shareFile, pw *passwordFlags) ([][32]byte, error) {
 	spec := secretSpec{flag: "password", value: pw.password, given: pw.password != ""}
-	pending := make([]*dkek.Pending[[32]byte], len(files))
-	for i, f := range files {
-		password, err := a.secrets.read(spec, fmt.Sprintf("password of DKEK share file %s", f.path), false)
-		if err != nil {
-			return nil, withExit(exitUsage, err)
-		}
-		pending[i] = a.keyDeriver().Start(ctx, f.data, password)
-		clear(password)
-	}
-
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = f.path
-	}
-	bar := a.newProgress(names)
 	shares := make([][32]byte, len(files))
 	errs := make([]error, len(files))
-	for i, p := range pending {
+	todo := make([]int, len(files))
+	for i := range todo {
+		todo[i] = i
+	}
+
+	for try := 1; ; try++ {
+		pending := make([]*dkek.Pending[[32]byte], len(todo))
+		for k, i := range todo {
+			if try > 1 {
+				left := promptAttempts - try + 1
+				fmt.Fprintf(a.stderr, "The password of %s is wrong, or the file is damaged. Try again (%d %s left).\n",
+					files[i].path, left, pluralWord(left, "try", "tries"))
+			}
+			password, err := a.secrets.read(spec, fmt.Sprintf("password of DKEK share file %s", files[i].path), false)
+			if err != nil {
+				return nil, withExit(exitUsage, err)
+			}
+			pending[k] = a.keyDeriver().Start(ctx, files[i].data, password)
+			clear(password)
+		}
+		a.waitDecryptions(files, todo, pending, shares, errs)
+
+		if !spec.prompts() || try == promptAttempts {
+			break
+		}
+		var wrong []int
+		for _, i := range todo {
+			if errors.Is(errs[i], dkek.ErrWrongPassword) {
+				wrong = append(wrong, i)
+			}
+		}
+		if len(wrong) == 0 {
+			break
+		}
+		todo = wrong
+	}
+	if err := shareErrors(errs); err != nil {
+		return nil, err
+	}
+	return shares, nil
+}
+
+// waitDecryptions waits for the derivations pending, one for each file
+// index in todo, shows their progress and stores each result at its index
+// in shares and errs.
+func (a *app) waitDecryptions(files []shareFile, todo []int, pending []*dkek.Pending[[32]byte], shares [][32]byte, errs []error) {
+	names := make([]string, len(todo))
+	for k, i := range todo {
+		names[k] = files[i].path
+	}
+	bar := a.newProgress(names)
+	for k, p := range pending {
 		for done := false; !done; {
 			select {
 			case <-p.Done():
@@ -154,17 +194,14 @@ func (a *app) decryptPrompted(ctx context.Context, files []shareFile, pw *passwo
 			}
 		}
 		share, err := p.Wait()
+		i := todo[k]
 		if err != nil {
 			err = fmt.Errorf("decrypting share file %s: %w", files[i].path, err)
 		}
-		bar.set(i, 1)
+		bar.set(k, 1)
 		shares[i], errs[i] = share, err
 	}
 	bar.stop()
-	if err := shareErrors(errs); err != nil {
-		return nil, err
-	}
-	return shares, nil
 }
 
 // decryptWithPasswordShares reconstructs one password from n-of-m password
@@ -236,8 +273,10 @@ func (a *app) collectPasswordShares(pw *passwordFlags) ([]pwshare.Share, error) 
 	return a.promptPasswordShares(pw.sharesTotal)
 }
 
-// promptPasswordShares asks for total password shares on the terminal.
-// The share values are read without echo.
+// promptPasswordShares prompts for total password shares on the terminal.
+// Each input line is checked with pwshare's printout rules as soon as it
+// is typed, and prompted for again with the reason, up to promptAttempts
+// times. The share values are read without echo.
 func (a *app) promptPasswordShares(total int) ([]pwshare.Share, error) {
 	in := bufio.NewReader(a.stdin)
 	line := func(prompt string) (string, error) {
@@ -251,28 +290,131 @@ func (a *app) promptPasswordShares(total int) ([]pwshare.Share, error) {
 
 	fmt.Fprintf(a.stderr, "Decrypting the DKEK share needs %d key custodians to present their password share.\n"+
 		"Only the first custodian enters the prime. Share IDs are decimal, as printed.\n", total)
-	prime, err := line("Prime: ")
+	var prime string
+	err := a.askUntilValid("prime", func() error {
+		answer, err := line("Prime: ")
+		if err != nil {
+			return err
+		}
+		if _, err := parsePromptedShare(answer, "1", nil); err != nil {
+			return err
+		}
+		prime = answer
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	var printout strings.Builder
-	fmt.Fprintf(&printout, "Prime : %s\n", prime)
+
+	shares := make([]pwshare.Share, 0, total)
 	for i := range total {
 		fmt.Fprintf(a.stderr, "\nShare %d of %d\n", i+1, total)
-		id, err := line("Share ID: ")
+		var id string
+		err := a.askUntilValid("share ID", func() error {
+			answer, err := line("Share ID: ")
+			if err != nil {
+				return err
+			}
+			s, err := parsePromptedShare(prime, answer, nil)
+			if err != nil {
+				return err
+			}
+			for j, earlier := range shares {
+				if earlier.ID == s.ID {
+					return &invalidInputError{fmt.Sprintf("share ID %d was already given for share %d, but each custodian has a different ID", s.ID, j+1)}
+				}
+			}
+			id = answer
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		value, err := a.secrets.readLine("Share value (not shown): ")
+		err = a.askUntilValid("share value", func() error {
+			value, err := a.secrets.readLine("Share value (not shown): ")
+			defer clear(value)
+			if err != nil {
+				return fmt.Errorf("reading the share value from the terminal: %w", err)
+			}
+			s, err := parsePromptedShare(prime, id, value)
+			if err != nil {
+				return err
+			}
+			shares = append(shares, s)
+			return nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("reading the share value from the terminal: %w", err)
+			return nil, err
 		}
-		fmt.Fprintf(&printout, "Share ID : %s\nShare value : %s\n", id, value)
-		clear(value)
 	}
-	text := printout.String()
-	printout.Reset()
-	return pwshare.Parse(strings.NewReader(text))
+	return shares, nil
+}
+
+// promptAttempts is the maximum number of tries at one prompt before the
+// command fails.
+const promptAttempts = 3
+
+// invalidInputError is input typed at a prompt that failed its check. The
+// reason never contains the input, which may be secret.
+type invalidInputError struct{ reason string }
+
+func (e *invalidInputError) Error() string { return e.reason }
+
+// askUntilValid runs ask up to promptAttempts times while it returns an
+// *invalidInputError, and prints the reason before each new try. Any
+// other error, such as a closed terminal, ends it at once.
+func (a *app) askUntilValid(what string, ask func() error) error {
+	for try := 1; ; try++ {
+		err := ask()
+		var invalid *invalidInputError
+		if !errors.As(err, &invalid) {
+			return err
+		}
+		if try == promptAttempts {
+			return fmt.Errorf("no valid %s after %d tries: %s", what, promptAttempts, invalid.reason)
+		}
+		left := promptAttempts - try
+		fmt.Fprintf(a.stderr, "%s. Try again (%d %s left).\n", capitalize(invalid.reason), left, pluralWord(left, "try", "tries"))
+	}
+}
+
+// parsePromptedShare checks typed input with pwshare.Parse, so that a
+// prompt accepts what a saved printout accepts. A nil value is read as
+// zero, a valid value, so that the prime or the share ID can be checked
+// before the value is typed.
+func parsePromptedShare(prime, id string, value []byte) (pwshare.Share, error) {
+	if prime == "" {
+		return pwshare.Share{}, &invalidInputError{"no prime was entered; type it as printed, hex bytes separated by colons"}
+	}
+	var printout bytes.Buffer
+	fmt.Fprintf(&printout, "Prime : %s\nShare ID : %s\nShare value : ", prime, id)
+	printout.Write(value)
+	printout.WriteByte('\n')
+	text := printout.Bytes()
+	defer clear(text)
+
+	shares, err := pwshare.Parse(bytes.NewReader(text))
+	if err != nil {
+		return pwshare.Share{}, &invalidInputError{parseProblem(err)}
+	}
+	if len(shares) != 1 {
+		return pwshare.Share{}, &invalidInputError{"the input contains more than one share"}
+	}
+	return shares[0], nil
+}
+
+// parseProblem returns the reason of a pwshare.Parse error without the
+// printout and line prefix, which mean nothing at a prompt. pwshare
+// errors never contain share values.
+func parseProblem(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{pwshare.ErrMalformed, pwshare.ErrInvalidShare} {
+		prefix := sentinel.Error() + ": "
+		if i := strings.Index(msg, prefix); i >= 0 && errors.Is(err, sentinel) {
+			return msg[i+len(prefix):]
+		}
+	}
+	return msg
 }
 
 // shareErrors joins the errors of a decryption run and attaches exitUsage.

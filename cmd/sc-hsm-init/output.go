@@ -99,6 +99,7 @@ func (a *app) finishInit(out *initOutput, err error) error {
 	if res.After != nil {
 		printDeviceStatus(w, *res.After)
 	}
+	printCreatedKeyDomains(w, res.KeyDomains)
 	if res.KCV != nil && (res.After == nil || res.After.DKEK == nil || !res.After.DKEK.Complete()) {
 		// Without a read-back the device status above lacks the DKEK line,
 		// which otherwise carries the key check value.
@@ -169,20 +170,40 @@ func printDeviceStatus(w io.Writer, st schsm.DeviceStatus) {
 	fmt.Fprintf(w, "Options:       %04X (%s)\n", info.Options, strings.Join(optionNames(info.Options), ", "))
 	fmt.Fprintf(w, "User PIN:      %s\n", describePIN(st.UserPIN))
 	fmt.Fprintf(w, "SO-PIN:        %s\n", describePIN(st.SOPIN))
-	switch {
-	case st.DKEK == nil || !st.DKEK.Configured:
+	if st.DKEK == nil || !st.DKEK.Configured {
 		fmt.Fprintln(w, "DKEK:          none")
-	case st.DKEK.Outstanding > 0:
-		fmt.Fprintf(w, "DKEK:          %d %s, %d still missing\n", st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.Outstanding)
-	case st.DKEK.KCV == zeroDKEKKCV:
-		fmt.Fprintf(w, "DKEK:          %d %s, key check value %X: WARNING, an all-zero DKEK because the shares cancelled out; clear key domain 0 and import distinct shares\n",
-			st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.KCV[:])
-	default:
-		fmt.Fprintf(w, "DKEK:          %d %s, key check value %X\n", st.DKEK.Total, plural(st.DKEK.Total, "share", "shares"), st.DKEK.KCV[:])
+	} else {
+		fmt.Fprintf(w, "DKEK:          %s\n", describeDKEK(0, st.DKEK.Total, st.DKEK.Outstanding, st.DKEK.KCV))
 	}
 	if st.PKA != nil {
 		fmt.Fprintf(w, "Public keys:   %d registered of %d, %d required, %d authenticated\n",
 			st.PKA.Total-st.PKA.Missing, st.PKA.Total, st.PKA.Required, st.PKA.Authenticated)
+	}
+}
+
+// describeDKEK returns the share count and key check value of the DKEK of
+// key domain n, with a warning for an all-zero DKEK.
+func describeDKEK(n, total, outstanding int, kcv [8]byte) string {
+	switch {
+	case outstanding > 0:
+		return fmt.Sprintf("%d %s, %d still missing", total, plural(total, "share", "shares"), outstanding)
+	case kcv == zeroDKEKKCV:
+		return fmt.Sprintf("%d %s, key check value %X: WARNING, an all-zero DKEK because the shares cancelled out; clear key domain %d and import distinct shares",
+			total, plural(total, "share", "shares"), kcv[:], n)
+	default:
+		return fmt.Sprintf("%d %s, key check value %X", total, plural(total, "share", "shares"), kcv[:])
+	}
+}
+
+// printCreatedKeyDomains prints the DKEK of each key domain that init created,
+// because the DKEK line of the device status covers key domain 0 only.
+func printCreatedKeyDomains(w io.Writer, domains []provision.KeyDomainResult) {
+	for _, kd := range domains {
+		var kcv [8]byte
+		if kd.KCV != nil {
+			kcv = *kd.KCV
+		}
+		fmt.Fprintf(w, "DKEK (key domain %d): %s\n", kd.KeyDomain, describeDKEK(kd.KeyDomain, kd.Total, kd.Outstanding, kcv))
 	}
 }
 

@@ -171,3 +171,39 @@ func TestSecretPromptWithoutTerminal(t *testing.T) {
 		t.Errorf("error %v does not match errNoSecretSource", err)
 	}
 }
+
+func TestInitOutputKeyDomainDKEKs(t *testing.T) {
+	kcv1 := [8]byte{0x96, 0x84, 0xBC, 0xDB, 0xC8, 0x1C, 0x0F, 0xFA}
+	zero := zeroDKEKKCV
+	after := schsm.DeviceStatus{
+		Info:        schsm.DeviceInfo{Family: schsm.FamilySmartCardHSM, VersionMajor: 3, VersionMinor: 5},
+		Initialized: true,
+		UserPIN:     schsm.PINStatus{SW: 0x63C3, Initialized: true, TriesLeft: 3},
+		SOPIN:       schsm.PINStatus{SW: 0x63CF, Initialized: true, TriesLeft: 15},
+		DKEK:        &schsm.DKEKStatus{Configured: true, Total: 2, Outstanding: 1},
+	}
+	domains := []provision.KeyDomainResult{
+		{KeyDomain: 0, Total: 2, Outstanding: 1},
+		{KeyDomain: 1, Total: 1, KCV: &kcv1},
+		{KeyDomain: 2, Total: 2, KCV: &zero},
+	}
+	var stdout, stderr bytes.Buffer
+	a := newApp(strings.NewReader(""), &stdout, &stderr)
+	out := &initOutput{Reader: "Virtual PCD 00 00", Result: provision.Result{After: &after, KeyDomains: domains}}
+	if err := a.finishInit(out, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	text := stdout.String()
+	for _, want := range []string{
+		"DKEK:          2 shares, 1 still missing\n",
+		"DKEK (key domain 0): 2 shares, 1 still missing\n",
+		"DKEK (key domain 1): 1 share, key check value 9684BCDBC81C0FFA\n",
+		"DKEK (key domain 2): 2 shares, key check value 66687AADF862BD77: WARNING, an all-zero DKEK",
+		"clear key domain 2 and import distinct shares",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+}

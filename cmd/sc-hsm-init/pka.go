@@ -31,11 +31,15 @@ type pkaOutput struct {
 	Replaceable    bool             `json:"replaceable"`
 	CombinedOption bool             `json:"combined_pin_and_pka"`
 	Registered     []string         `json:"registered,omitempty"`
-	Custodians     []string         `json:"custodians,omitempty"`
-	QuorumReached  *bool            `json:"quorum_reached,omitempty"`
-	Files          []string         `json:"files,omitempty"`
-	Notes          []string         `json:"notes,omitempty"`
-	Warnings       []string         `json:"warnings,omitempty"`
+	// CustodianKey is the CHR of the key that pka rehearsal-custodian
+	// wrote a registration file for. The key is not registered on any
+	// token yet.
+	CustodianKey  string   `json:"custodian_key,omitempty"`
+	Custodians    []string `json:"custodians,omitempty"`
+	QuorumReached *bool    `json:"quorum_reached,omitempty"`
+	Files         []string `json:"files,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
 
 	family schsm.Family // device family from SELECT, for messages
 }
@@ -512,7 +516,7 @@ derived from a seed published in the source code, and real tokens reject them.`,
 }
 
 func (a *app) runRehearsalCustodian(name, dir, pkcs11Key, publicKey string) error {
-	out := pkaOutput{Command: "pka rehearsal-custodian", Notes: []string{rehearsalNotice}}
+	out := pkaOutput{Command: "pka rehearsal-custodian"}
 	if (pkcs11Key == "") != (publicKey == "") {
 		return a.finishPKA(&out, withExit(exitUsage, errors.New("--pkcs11-key and --public-key go together")))
 	}
@@ -526,7 +530,8 @@ func (a *app) runRehearsalCustodian(name, dir, pkcs11Key, publicKey string) erro
 			return a.finishPKA(&out, withExit(exitUsage, err))
 		}
 		out.Files = []string{keyPath, regPath}
-		out.Registered = []string{c.CHR()}
+		out.CustodianKey = c.CHR()
+		out.Notes = []string{rehearsalNotice}
 		return a.finishPKA(&out, nil)
 	}
 
@@ -535,8 +540,8 @@ func (a *app) runRehearsalCustodian(name, dir, pkcs11Key, publicKey string) erro
 		return a.finishPKA(&out, err)
 	}
 	out.Files = []string{regPath}
-	out.Registered = []string{chr}
-	out.Notes = append(out.Notes, fmt.Sprintf("authenticate with --pkcs11-key %s,registration=%s", strings.TrimSuffix(pkcs11Key, ","), regPath))
+	out.CustodianKey = chr
+	out.Notes = append(out.Notes, rehearsalNotice, fmt.Sprintf("authenticate with --pkcs11-key %s,registration=%s", strings.TrimSuffix(pkcs11Key, ","), regPath))
 	return a.finishPKA(&out, nil)
 }
 
@@ -571,6 +576,9 @@ func (a *app) finishPKA(out *pkaOutput, err error) error {
 	}
 	for _, chr := range out.Registered {
 		fmt.Fprintf(w, "Registered:    %s\n", chr)
+	}
+	if out.CustodianKey != "" {
+		fmt.Fprintf(w, "Custodian key: %s (not registered yet: give its registration file to init --register-public-key or pka register)\n", out.CustodianKey)
 	}
 	for _, chr := range out.Custodians {
 		fmt.Fprintf(w, "Authenticated: %s\n", chr)

@@ -35,10 +35,13 @@ func newCustodians(t *testing.T, names ...string) []rehearsalCustodian {
 			t.Fatalf("decoding the JSON of pka rehearsal-custodian: %v\n%s", err, r.stdout)
 		}
 		c := rehearsalCustodian{name: name, keyPath: filepath.Join(dir, name+pkakey.KeyFileSuffix), regPath: filepath.Join(dir, name+pkakey.RegistrationFileSuffix)}
-		if len(doc.Registered) != 1 {
-			t.Fatalf("pka rehearsal-custodian reported %d keys, want 1", len(doc.Registered))
+		if doc.CustodianKey == "" {
+			t.Fatalf("pka rehearsal-custodian reported no custodian key\n%s", r.stdout)
 		}
-		c.chr = doc.Registered[0]
+		if len(doc.Registered) != 0 {
+			t.Errorf("pka rehearsal-custodian reported registered keys %v, but it registers none", doc.Registered)
+		}
+		c.chr = doc.CustodianKey
 		info, err := os.Stat(c.keyPath)
 		if err != nil {
 			t.Fatal(err)

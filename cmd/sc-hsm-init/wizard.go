@@ -23,6 +23,9 @@ import (
 type wizardFlags struct {
 	dir    string // folder of new share files and the default output files
 	verify verifyFlags
+	// deviceCertURL is the certification service of the device
+	// certificate step, asked for only on a Pico HSM.
+	deviceCertURL string
 }
 
 // errNoTerminal is the error of the wizard without a terminal.
@@ -51,6 +54,8 @@ The wizard needs a terminal; scripts use init.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.dir, "dir", ".", "folder for new DKEK share files, the ceremony record and the config file")
+	cmd.Flags().StringVar(&f.deviceCertURL, "device-cert-url", defaultDeviceCertURL,
+		"certification service that the Pico HSM device certificate step sends the device's public key to; it is shown and confirmed first")
 	f.verify.register(cmd.Flags())
 	return cmd
 }
@@ -91,12 +96,6 @@ func (a *app) runWizard(cmd *cobra.Command, f *wizardFlags) error {
 	}
 	defer ans.Wipe()
 	tok := tokens[ans.Token]
-	if ans.ForceDeviceCertificate {
-		// TODO: back up EF.C_DevAut, request the chain through
-		// wizard.ReplaceDeviceCertificate and check it against the device key.
-		return withExit(exitUsage, errors.New("replacing the Pico HSM device certificate is not available in this version; "+
-			"nothing was sent to the token; run the wizard again and answer no"))
-	}
 	a.reader = tok.Reader
 
 	ctx, cancel := context.WithCancel(commandContext(cmd))
@@ -143,7 +142,12 @@ func (a *app) runWizard(cmd *cobra.Command, f *wizardFlags) error {
 	}
 
 	result, runErr := a.provisionAndVerify(cmd, req, &f.verify)
+	var deviceCert string
+	if ans.ForceDeviceCertificate {
+		deviceCert, runErr = a.afterProvisioningDeviceCertificate(ctx, p, f, ans, runErr)
+	}
 	record := newCeremonyRecord(started, tok, ans, custodians, shares, result, runErr)
+	record.DeviceCertificate = deviceCert
 	if err := a.saveRecord(p, f, record); err != nil {
 		fmt.Fprintf(a.stderr, "sc-hsm-init: %v\n", err)
 	}
@@ -271,6 +275,9 @@ type ceremonyRecord struct {
 	OK                  bool                   `json:"ok"`
 	ExitCode            int                    `json:"exit_code"`
 	Error               string                 `json:"error,omitempty"`
+	// DeviceCertificate is the outcome of the Pico HSM device certificate
+	// replacement, when it was chosen.
+	DeviceCertificate string `json:"device_certificate,omitempty"`
 }
 
 type shareRecord struct {

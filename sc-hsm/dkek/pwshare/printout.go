@@ -100,7 +100,10 @@ func Parse(r io.Reader) ([]Share, error) {
 		switch label {
 		case labelPrime:
 			p, err := parseHex(value)
-			if err != nil || p.Sign() == 0 {
+			if err == nil && p.Sign() == 0 {
+				err = errors.New("the prime is zero")
+			}
+			if err != nil {
 				return nil, lineError(line, "prime", err)
 			}
 			if prime != nil && prime.Cmp(p) != 0 {

@@ -427,3 +427,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseZeroPrimeNamesProblem(t *testing.T) {
+	_, err := Parse(strings.NewReader("Prime       : 00\n"))
+	if err == nil {
+		t.Fatal("Parse accepted a zero prime")
+	}
+	if !strings.Contains(err.Error(), "the prime is zero") || strings.Contains(err.Error(), "<nil>") {
+		t.Errorf("err = %q, want it to say the prime is zero", err)
+	}
+}
