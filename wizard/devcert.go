@@ -1,12 +1,15 @@
 package wizard
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // CertificateService obtains a new device certificate chain for a Pico HSM
@@ -30,23 +33,43 @@ type CertificateStore interface {
 // maxChainSize bounds the response of a CertificateService.
 const maxChainSize = 64 << 10
 
-// HTTPCertificateService posts the device public key to URL and reads the
-// chain from a 200 response body.
+// HTTPCertificateService requests a chain from the PicoKeys certificate
+// service the way pypicohsm does: a form POST with pubkey set to the
+// base64url encoding of the device's public point (and curve when Curve is
+// set), answered by a JSON object whose base64url fields cvcert, dvcert and
+// cacert hold the device, DV and CA certificates.
+//
+// NOTE: the form and JSON field names come from pypicohsm's certificate
+// upload code; the service itself was never reached from here, and cacert
+// is optional because older answers carried only cvcert and dvcert.
 type HTTPCertificateService struct {
 	URL    string
+	Curve  string       // "secp256k1" for RP2350, ESP32 and emulated devices; "" sends no curve
 	Client *http.Client // nil uses http.DefaultClient
 }
 
 // Endpoint returns URL.
 func (h *HTTPCertificateService) Endpoint() string { return h.URL }
 
-// RequestChain posts devicePublicKey as application/octet-stream.
+// certificateAnswer is the JSON answer of the certificate service.
+type certificateAnswer struct {
+	CVCert string `json:"cvcert"`
+	DVCert string `json:"dvcert"`
+	CACert string `json:"cacert"`
+}
+
+// RequestChain posts devicePublicKey and returns the concatenated
+// certificates of the answer: device, DV and, when present, CA.
 func (h *HTTPCertificateService) RequestChain(ctx context.Context, devicePublicKey []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(devicePublicKey))
+	form := url.Values{"pubkey": {base64.URLEncoding.EncodeToString(devicePublicKey)}}
+	if h.Curve != "" {
+		form.Set("curve", h.Curve)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, fmt.Errorf("building the certificate request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	client := h.Client
 	if client == nil {
 		client = http.DefaultClient
@@ -66,10 +89,31 @@ func (h *HTTPCertificateService) RequestChain(ctx context.Context, devicePublicK
 	if len(body) > maxChainSize {
 		return nil, fmt.Errorf("the certificate response from %s exceeds %d bytes", h.URL, maxChainSize)
 	}
-	if len(body) == 0 {
-		return nil, fmt.Errorf("the certificate response from %s is empty", h.URL)
+
+	var answer certificateAnswer
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return nil, fmt.Errorf("the certificate response from %s is not the expected JSON object: %w", h.URL, err)
 	}
-	return body, nil
+	if answer.CVCert == "" || answer.DVCert == "" {
+		return nil, fmt.Errorf("the certificate response from %s lacks cvcert or dvcert", h.URL)
+	}
+	var chain []byte
+	for _, field := range []struct{ name, value string }{{"cvcert", answer.CVCert}, {"dvcert", answer.DVCert}, {"cacert", answer.CACert}} {
+		if field.value == "" {
+			continue
+		}
+		cert, err := decodeBase64URL(field.value)
+		if err != nil {
+			return nil, fmt.Errorf("the %s field from %s is not base64url: %w", field.name, h.URL, err)
+		}
+		chain = append(chain, cert...)
+	}
+	return chain, nil
+}
+
+// decodeBase64URL accepts base64url with or without padding.
+func decodeBase64URL(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }
 
 // ErrChainRejected wraps the reason why a returned chain was not written.

@@ -3,10 +3,13 @@ package wizard
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -30,18 +33,86 @@ func (f *fakeStore) WriteCertificate(chain []byte) error {
 func chainServer(t *testing.T, status int, events *[]string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		*events = append(*events, "request")
-		body, _ := io.ReadAll(r.Body)
+		pub, err := postedPublicKey(r)
+		if err != nil {
+			t.Errorf("reading the posted public key: %v", err)
+		}
 		if status != http.StatusOK {
 			w.WriteHeader(status)
 			return
 		}
-		w.Write(append([]byte("chain-for-"), body...))
+		writeCertificateAnswer(w, []byte("chain-for-"), pub)
 	}))
 	t.Cleanup(srv.Close)
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Fatalf("test server %s is not on 127.0.0.1", srv.URL)
 	}
 	return srv
+}
+
+// postedPublicKey decodes the pubkey form field of a certificate request.
+func postedPublicKey(r *http.Request) ([]byte, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, err
+	}
+	return base64.URLEncoding.DecodeString(r.PostForm.Get("pubkey"))
+}
+
+// writeCertificateAnswer answers like the certificate service, with cv and
+// dv as the base64url cvcert and dvcert fields.
+func writeCertificateAnswer(w http.ResponseWriter, cv, dv []byte) {
+	json.NewEncoder(w).Encode(map[string]string{
+		"cvcert": base64.URLEncoding.EncodeToString(cv),
+		"dvcert": base64.URLEncoding.EncodeToString(dv),
+	})
+}
+
+func TestHTTPCertificateServiceWireFormat(t *testing.T) {
+	var form url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("Content-Type"); got != "application/x-www-form-urlencoded" {
+			t.Errorf("Content-Type = %q", got)
+		}
+		r.ParseForm()
+		form = r.PostForm
+		json.NewEncoder(w).Encode(map[string]string{
+			"cvcert": base64.RawURLEncoding.EncodeToString([]byte{1, 2}),
+			"dvcert": base64.URLEncoding.EncodeToString([]byte{3}),
+			"cacert": base64.URLEncoding.EncodeToString([]byte{4, 5}),
+		})
+	}))
+	defer srv.Close()
+
+	svc := &HTTPCertificateService{URL: srv.URL, Curve: "secp256k1"}
+	chain, err := svc.RequestChain(context.Background(), []byte{0x04, 0xFF, 0xFE})
+	if err != nil {
+		t.Fatalf("RequestChain: %v", err)
+	}
+	if !bytes.Equal(chain, []byte{1, 2, 3, 4, 5}) {
+		t.Errorf("chain = %X, want 0102030405", chain)
+	}
+	if got := form.Get("pubkey"); got != base64.URLEncoding.EncodeToString([]byte{0x04, 0xFF, 0xFE}) {
+		t.Errorf("pubkey = %q", got)
+	}
+	if got := form.Get("curve"); got != "secp256k1" {
+		t.Errorf("curve = %q", got)
+	}
+}
+
+func TestHTTPCertificateServiceRejectsBadAnswer(t *testing.T) {
+	for name, answer := range map[string]string{
+		"not JSON":       "raw bytes",
+		"missing dvcert": `{"cvcert":"AQI"}`,
+		"bad base64":     `{"cvcert":"%%%","dvcert":"AQI"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, answer) }))
+			defer srv.Close()
+			if _, err := (&HTTPCertificateService{URL: srv.URL}).RequestChain(context.Background(), []byte{4}); err == nil {
+				t.Error("RequestChain accepted the answer")
+			}
+		})
+	}
 }
 
 func TestReplaceDeviceCertificate(t *testing.T) {

@@ -16,12 +16,11 @@ import (
 // defaultDeviceCertURL is the Pico HSM vendor's certification service, the
 // one pypicohsm (utils.py get_pki_data) posts to.
 //
-// NOTE: wizard.HTTPCertificateService posts the raw EC point and expects the
-// concatenated certificates as the response body. pypicohsm sends the point
-// base64url-encoded (with curve=secp256k1 on RP2350, ESP32 and emulation)
-// and its response format is not confirmed here, so the vendor's service
-// may reject the request; CheckDeviceChain rejects any response that is not
-// a matching chain, and then nothing is written.
+// NOTE: wizard.HTTPCertificateService sends the point as pypicohsm does, but
+// without curve=secp256k1, which pypicohsm adds on RP2350, ESP32 and emulated
+// devices: the HSM applet does not tell the microcontroller. The service was
+// never reached from here. CheckDeviceChain rejects any answer that is not a
+// matching device, DV and CA chain, and then nothing is written.
 const defaultDeviceCertURL = "https://www.picokeys.com/pico/pico-hsm/cvc/"
 
 // deviceCertTimeout bounds the request to the certification service.

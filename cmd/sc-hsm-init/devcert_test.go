@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -137,11 +138,20 @@ func certServer(t *testing.T, chain []byte) (*httptest.Server, *[][]byte) {
 	var mu sync.Mutex
 	var bodies [][]byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		r.ParseForm()
+		body, err := base64.URLEncoding.DecodeString(r.PostForm.Get("pubkey"))
+		if err != nil {
+			t.Errorf("pubkey form field: %v", err)
+		}
 		mu.Lock()
 		bodies = append(bodies, body)
 		mu.Unlock()
-		w.Write(chain)
+		// The service concatenates its fields, so any split of chain
+		// between cvcert and dvcert gives chain back.
+		json.NewEncoder(w).Encode(map[string]string{
+			"cvcert": base64.URLEncoding.EncodeToString(chain[:1]),
+			"dvcert": base64.URLEncoding.EncodeToString(chain[1:]),
+		})
 	}))
 	t.Cleanup(srv.Close)
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
