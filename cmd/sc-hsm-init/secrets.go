@@ -11,17 +11,17 @@ import (
 	"golang.org/x/term"
 )
 
-// secretSpec describes where a secret comes from. A flag value of the form
-// env:NAME or file:PATH names a source; "prompt" or an absent flag asks on
-// the terminal; anything else is the secret itself, which other local users
-// can read in the process list.
+// secretSpec is the source of a secret. A flag value of the form env:NAME or
+// file:PATH names a source, and "prompt" or an absent flag means a terminal
+// prompt. Anything else is the secret itself, which other local users can
+// read in the process list.
 type secretSpec struct {
 	flag  string // flag name without dashes, for messages
 	value string // the raw flag value
 	given bool
 }
 
-// prompts reports whether the spec asks for the secret on the terminal.
+// prompts reports whether the secret is read from a terminal prompt.
 func (s secretSpec) prompts() bool { return !s.given || s.value == "prompt" }
 
 // capitalize returns s with its first letter in upper case, for prompts.
@@ -61,8 +61,8 @@ func newSecretReader(stderr io.Writer) *secretReader {
 
 var errNoSecretSource = errors.New("no secret source")
 
-// read returns the secret named by spec. confirm asks twice on a prompt, for
-// secrets being set rather than presented.
+// read returns the secret named by spec. With confirm, a prompt reads the
+// secret twice, for secrets being set rather than presented.
 func (r *secretReader) read(spec secretSpec, what string, confirm bool) ([]byte, error) {
 	v := spec.value
 	switch {

@@ -38,7 +38,7 @@ func ImportStepName(i, n int) string {
 	return fmt.Sprintf("import DKEK share %d of %d", i, n)
 }
 
-// Request is what Run does: initialize with Settings and import Shares,
+// Request is the input of Run: the Settings to initialize with, and Shares,
 // the decrypted contents of Settings.ShareFiles in the same order.
 type Request struct {
 	Settings schsm.Settings
