@@ -196,7 +196,7 @@ func (a *app) runDKEKImport(cmd *cobra.Command, f *dkekImportFlags, paths []stri
 	return a.importShares(domain, files, shares, dkekAuth{pin: pin, force: f.pin.force, custodians: cust}, expect, out)
 }
 
-// dkekAuth is how a DKEK import authenticates its session: the user PIN
+// dkekAuth is the authentication of a DKEK import session: the user PIN
 // (nil to present none) and the custodians (nil for none).
 type dkekAuth struct {
 	pin        []byte

@@ -143,21 +143,7 @@ func TestPKATwoOfThree(t *testing.T) {
 	}
 
 	st, r := runPKA(t, "pka", "status")
-	if r.code != exitOK || st.Status == nil {
-		t.Fatalf("pka status exited %d\n%s", r.code, r.output())
-	}
-	if *st.Status != (schsm.PKAStatus{Total: 3, Missing: 0, Required: 2, Authenticated: 0}) {
-		t.Errorf("pka status = %+v, want 3 total, 0 missing, 2 required, 0 authenticated", *st.Status)
-	}
-	var listed []string
-	for _, k := range st.Keys {
-		listed = append(listed, k.CHR)
-	}
-	for _, c := range cs {
-		if !slices.Contains(listed, c.chr) {
-			t.Errorf("pka status lists %v, lacking %s's key %s", listed, c.name, c.chr)
-		}
-	}
+	checkThreeKeysTwoRequired(t, st, r, cs)
 
 	two, r := runPKA(t, append([]string{"pka", "authenticate"}, keyFileArgs(cs[0], cs[1])...)...)
 	if r.code != exitOK {
@@ -442,5 +428,26 @@ func TestPKAExclusiveReader(t *testing.T) {
 	}
 	if want := fmt.Sprintf("(pid %d)", os.Getpid()); !strings.Contains(r.stdout, want) {
 		t.Errorf("the error does not name this test process %s:\n%s", want, r.stdout)
+	}
+}
+
+// checkThreeKeysTwoRequired checks a pka status output of a token with all
+// three custodians cs registered, two required and none authenticated.
+func checkThreeKeysTwoRequired(t *testing.T, st pkaOutput, r result, cs []rehearsalCustodian) {
+	t.Helper()
+	if r.code != exitOK || st.Status == nil {
+		t.Fatalf("pka status exited %d\n%s", r.code, r.output())
+	}
+	if *st.Status != (schsm.PKAStatus{Total: 3, Missing: 0, Required: 2, Authenticated: 0}) {
+		t.Errorf("pka status = %+v, want 3 total, 0 missing, 2 required, 0 authenticated", *st.Status)
+	}
+	var listed []string
+	for _, k := range st.Keys {
+		listed = append(listed, k.CHR)
+	}
+	for _, c := range cs {
+		if !slices.Contains(listed, c.chr) {
+			t.Errorf("pka status lists %v, lacking %s's key %s", listed, c.name, c.chr)
+		}
 	}
 }

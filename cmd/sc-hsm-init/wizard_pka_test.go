@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	schsm "github.com/sc-hsm-init/sc-hsm-init/sc-hsm"
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/dkek"
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/teststack"
 	"github.com/sc-hsm-init/sc-hsm-init/sc-hsm/virtualcard"
@@ -82,21 +81,7 @@ func TestWizardPublicKeysTwoOfThree(t *testing.T) {
 	}
 
 	st, r := pkaStatusWithEnv(t, env)
-	if r.code != exitOK || st.Status == nil {
-		t.Fatalf("pka status exited %d\n%s", r.code, r.output())
-	}
-	if *st.Status != (schsm.PKAStatus{Total: 3, Missing: 0, Required: 2, Authenticated: 0}) {
-		t.Errorf("pka status = %+v, want 3 total, 0 missing, 2 required, 0 authenticated", *st.Status)
-	}
-	var listed []string
-	for _, k := range st.Keys {
-		listed = append(listed, k.CHR)
-	}
-	for _, c := range cs {
-		if !slices.Contains(listed, c.chr) {
-			t.Errorf("pka status lists %v, lacking %s's key %s", listed, c.name, c.chr)
-		}
-	}
+	checkThreeKeysTwoRequired(t, st, r, cs)
 
 	tool := runWithEnv(t, env, "/usr/bin/sc-hsm-tool", "--public-key-auth-status")
 	if tool.code != 0 {

@@ -89,8 +89,8 @@ type StepResult struct {
 	Detail string     `json:"detail,omitempty"`
 }
 
-// Result is what Run found and did. After an error it holds the steps up to
-// the one that failed. Before and After are nil until the device status was
+// Result is the record of a Run: the device status and the steps taken.
+// After an error it contains the steps up to the one that failed. Before and After are nil until the device status was
 // read, so a run that fails before the read-back has no After.
 type Result struct {
 	Before *schsm.DeviceStatus `json:"before"`
@@ -117,8 +117,8 @@ type Result struct {
 	// destroyed, counted before INITIALIZE. It is nil for a blank device.
 	Erased *Erasure `json:"erased,omitempty"`
 
-	// PKA is what the run did for public key authentication, nil without
-	// it.
+	// PKA is the outcome of public key registration and authentication,
+	// nil without public key authentication.
 	PKA *PKAResult `json:"public_key_auth,omitempty"`
 }
 
@@ -222,15 +222,19 @@ func (r *runner) fail(step string, err error) error {
 // Run initializes the device behind card as req requests and reads it back.
 // progress, when not nil, is called with the name of each step as it starts.
 //
-// The sequence: validate the request (no APDU is sent when it is invalid);
-// read the device status and reject an initialized device unless Force is
-// set, or a blocked SO-PIN; count the objects that re-initialization erases
-// and call BeforeErase; INITIALIZE DEVICE; replace a transport PIN with
-// NewPIN; VERIFY the new user PIN; import the shares into key domain 0
-// and compare the key check value with the shares' own; write the token
-// label to EF.TokenInfo as sc-hsm-tool --label does; SELECT again, which
-// logs out, and check the options, the PIN retry counters and the serial
-// number.
+// The steps, in order:
+//  1. Validate the request. No APDU is sent when it is invalid.
+//  2. Read the device status. Reject an initialized device unless Force is
+//     set, and a device whose SO-PIN is blocked.
+//  3. Count the objects that re-initialization erases and call BeforeErase.
+//  4. INITIALIZE DEVICE, then replace a transport PIN with NewPIN.
+//  5. VERIFY the new user PIN.
+//  6. Register the public keys and authenticate the custodians.
+//  7. Import the shares into key domain 0, or create the key domains and
+//     import into each, and compare the key check values with the shares'.
+//  8. Write the token label to EF.TokenInfo as sc-hsm-tool --label does.
+//  9. SELECT again, which logs out, and check the options, the PIN retry
+//     counters and the serial number.
 //
 // Any card error stops the run and is returned as a *StepError, with the
 // steps done so far in the Result.

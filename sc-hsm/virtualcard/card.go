@@ -194,8 +194,8 @@ func (c *Card) serialLocked() string {
 }
 
 // Transmit processes one command APDU and returns the response APDU (data
-// followed by SW1 SW2). It never panics: an internal failure is logged and
-// returns 6F00.
+// followed by SW1 SW2). A panic inside the applet is recovered, logged and
+// returned as SW 6F00.
 func (c *Card) Transmit(apdu []byte) (out []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
